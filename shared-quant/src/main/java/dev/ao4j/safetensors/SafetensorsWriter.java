@@ -1,0 +1,287 @@
+package dev.ao4j.safetensors;
+
+import dev.ao4j.quant.UnsupportedFormatException;
+import dev.ao4j.quant.Where;
+import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.tensor.Tensor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Streams tensors into a safetensors file without holding them in memory, and publishes the file atomically.
+ *
+ * <p>Tensor bytes go to a temporary body file next to the target as they are {@link #add added}; the header can
+ * only be written once every tensor is known, so {@link #commit} writes header + body into a second temporary
+ * file ({@code <target>.tmp-<random>}), fsyncs it and renames it onto the target. Until that rename the target
+ * is untouched; {@link #close} without a successful commit deletes both temporaries. Tensors appear in the
+ * header in insertion order with {@code __metadata__} first, and the header is padded with spaces to a multiple
+ * of 8 bytes exactly as the Python/Rust writer does, so the data buffer starts 8-byte aligned.
+ *
+ * <p>Not thread-safe.
+ */
+public final class SafetensorsWriter implements AutoCloseable {
+    private static final int CHUNK = 8 << 20;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Path target;
+    private final Map<String, String> metadata;
+    private final Path bodyPath;
+    private final FileChannel body;
+    private final List<Entry> entries = new ArrayList<>();
+    private final Set<String> names = new HashSet<>();
+    private long bytesWritten;
+    private Path finalTemp;
+    private State state = State.OPEN;
+
+    private enum State { OPEN, COMMITTED, CLOSED }
+
+    private record Entry(String name, DType dtype, long[] headerShape, long begin, long end) {}
+
+    private SafetensorsWriter(Path target, Map<String, String> metadata, Path bodyPath, FileChannel body) {
+        this.target = target;
+        this.metadata = metadata;
+        this.bodyPath = bodyPath;
+        this.body = body;
+    }
+
+    /**
+     * Start writing {@code target}. Nothing at {@code target} changes until {@link #commit()}.
+     *
+     * @param metadata string map stored as {@code __metadata__} (omitted from the header when empty)
+     */
+    public static SafetensorsWriter create(Path target, Map<String, String> metadata) {
+        Objects.requireNonNull(target, "target");
+        Map<String, String> md = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : metadata.entrySet()) {
+            if (e.getKey() == null || e.getValue() == null) {
+                throw new IllegalArgumentException("metadata for " + target + " has a null key or value: " + e);
+            }
+            md.put(e.getKey(), e.getValue());
+        }
+        Path abs = target.toAbsolutePath();
+        Path body = sibling(abs, ".body-");
+        try {
+            FileChannel ch = FileChannel.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                    StandardOpenOption.READ);
+            return new SafetensorsWriter(abs, Map.copyOf(md).isEmpty() ? Map.of() : md, body, ch);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create temporary body file " + body + " for " + target, e);
+        }
+    }
+
+    /** Write {@code tensors} (in map iteration order) to {@code target} in one go. */
+    public static void write(Path target, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        try (SafetensorsWriter w = create(target, metadata)) {
+            for (Map.Entry<String, Tensor> e : tensors.entrySet()) w.add(e.getKey(), e.getValue());
+            w.commit();
+        }
+    }
+
+    /** A name in the same directory, so the final rename stays within one file system. */
+    static Path sibling(Path target, String infix) {
+        byte[] r = new byte[8];
+        RANDOM.nextBytes(r);
+        return target.resolveSibling(target.getFileName() + infix + HexFormat.of().formatHex(r));
+    }
+
+    /**
+     * Append tensor {@code name}; its bytes are copied to the body file immediately, so {@code t} may be released
+     * (or its mapping closed) as soon as this returns.
+     */
+    public void add(String name, Tensor t) {
+        requireOpen();
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(t, "tensor");
+        Where where = Where.tensor(target, name);
+        if (name.equals(SafetensorsFile.METADATA_KEY)) {
+            throw new IllegalArgumentException(where + ": '__metadata__' is reserved and cannot name a tensor");
+        }
+        if (!names.add(name)) {
+            throw new IllegalArgumentException(where + ": duplicate tensor name; each name may be added once");
+        }
+        long[] headerShape = headerShape(t, where);
+        long begin = bytesWritten;
+        try {
+            writeSegment(t.data());
+        } catch (IOException e) {
+            names.remove(name);
+            throw new UncheckedIOException(where + ": cannot write tensor bytes to " + bodyPath, e);
+        }
+        entries.add(new Entry(name, t.dtype(), headerShape, begin, bytesWritten));
+    }
+
+    /** The shape recorded in the header: packed fp4 records logical elements, so its last dim doubles. */
+    private static long[] headerShape(Tensor t, Where where) {
+        long[] dims = t.shape().dims();
+        if (t.dtype() == DType.F4_E2M1X2) {
+            if (dims.length == 0) {
+                throw new UnsupportedFormatException("a scalar " + t.dtype() + " tensor has no safetensors form "
+                        + "(F4 needs a last dimension to hold two values per byte)", where);
+            }
+            dims[dims.length - 1] = Math.multiplyExact(dims[dims.length - 1], 2L);
+        }
+        return dims;
+    }
+
+    private void writeSegment(MemorySegment seg) throws IOException {
+        long size = seg.byteSize();
+        for (long off = 0; off < size; off += CHUNK) {
+            long n = Math.min(CHUNK, size - off);
+            ByteBuffer buf = seg.asSlice(off, n).asByteBuffer();
+            while (buf.hasRemaining()) {
+                // positional writes: a failed add never leaves the channel position ahead of bytesWritten
+                bytesWritten += body.write(buf, bytesWritten);
+            }
+        }
+    }
+
+    /** Tensor bytes written so far (the size the data buffer will have). */
+    public long bytesWritten() {
+        return bytesWritten;
+    }
+
+    /** Number of tensors added so far. */
+    public int size() {
+        return entries.size();
+    }
+
+    public Path target() {
+        return target;
+    }
+
+    /** The exact header bytes (JSON padded to a multiple of 8) for the tensors added so far. */
+    byte[] headerBytes() {
+        ObjectNode root = SafetensorsFile.MAPPER.createObjectNode();
+        if (!metadata.isEmpty()) {
+            ObjectNode md = root.putObject(SafetensorsFile.METADATA_KEY);
+            metadata.forEach(md::put);
+        }
+        for (Entry e : entries) {
+            ObjectNode o = root.putObject(e.name());
+            o.put("dtype", e.dtype().safetensorsName());
+            ArrayNode shape = o.putArray("shape");
+            for (long d : e.headerShape()) shape.add(d);
+            o.putArray("data_offsets").add(e.begin()).add(e.end());
+        }
+        byte[] json = SafetensorsFile.MAPPER.writeValueAsString(root).getBytes(StandardCharsets.UTF_8);
+        int padded = (json.length + 7) & ~7;
+        if (padded > ReadLimits.DEFAULT_MAX_HEADER_BYTES) {
+            throw new UnsupportedFormatException("header would be " + padded + " bytes, over the "
+                    + ReadLimits.DEFAULT_MAX_HEADER_BYTES + "-byte limit every safetensors reader enforces",
+                    Where.file(target));
+        }
+        byte[] out = new byte[padded];
+        System.arraycopy(json, 0, out, 0, json.length);
+        for (int i = json.length; i < padded; i++) out[i] = ' ';
+        return out;
+    }
+
+    /**
+     * Write header + body to a temporary file, fsync it, and atomically rename it onto the target (replacing an
+     * existing file). After a failure the target is unchanged and the temporaries are removed.
+     */
+    public void commit() {
+        requireOpen();
+        boolean ok = false;
+        try {
+            byte[] header = headerBytes();
+            finalTemp = sibling(target, ".tmp-");
+            try (FileChannel out = FileChannel.open(finalTemp, StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE)) {
+                ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+                writeFully(out, prefix);
+                writeFully(out, ByteBuffer.wrap(header));
+                long pos = 0;
+                while (pos < bytesWritten) {
+                    long n = body.transferTo(pos, bytesWritten - pos, out);
+                    if (n <= 0) throw new IOException("body transfer stalled at byte " + pos + " of " + bytesWritten);
+                    pos += n;
+                }
+                out.force(true);
+            }
+            moveAtomically(finalTemp, target);
+            finalTemp = null;
+            syncDirectory(target.getParent());
+            ok = true;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write safetensors file " + target + ": " + e.getMessage(), e);
+        } finally {
+            state = ok ? State.COMMITTED : state;
+            close();
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) ch.write(buf);
+    }
+
+    static void moveAtomically(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            // Same directory, so this only happens on exotic file systems; a plain replace is the best left.
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** Make the rename durable; best effort because not every platform can open a directory. */
+    static void syncDirectory(Path dir) {
+        if (dir == null) return;
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException | UnsupportedOperationException ignored) {
+            // durability of the directory entry is not guaranteed here; the data itself was fsynced
+        }
+    }
+
+    private void requireOpen() {
+        if (state != State.OPEN) {
+            throw new IllegalStateException("SafetensorsWriter for " + target + " is already "
+                    + (state == State.COMMITTED ? "committed" : "closed"));
+        }
+    }
+
+    /** Release the writer; without a successful {@link #commit()} this deletes every temporary it created. */
+    @Override
+    public void close() {
+        if (state == State.CLOSED) return;
+        if (state == State.OPEN) state = State.CLOSED;
+        IOException first = null;
+        try {
+            body.close();
+        } catch (IOException e) {
+            first = e;
+        }
+        for (Path p : new Path[] {bodyPath, finalTemp}) {
+            if (p == null) continue;
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                if (first == null) first = e;
+            }
+        }
+        finalTemp = null;
+        if (first != null) throw new UncheckedIOException("cannot clean up temporaries of " + target, first);
+    }
+}
