@@ -36,6 +36,7 @@ import tools.jackson.core.StreamReadFeature;
 import tools.jackson.core.json.JsonFactory;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectReader;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -63,6 +64,11 @@ public final class SafetensorsFile implements AutoCloseable {
             // values are read one at a time from a shared parser; parseHeader checks for trailing content itself
             .disable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
+
+    // The header's top level is scanned property by property so that a duplicate tensor name is reported with
+    // its name; nested objects (entries, __metadata__) still fail on duplicates via FAIL_ON_READING_DUP_TREE_KEY.
+    private static final ObjectReader HEADER_READER =
+            MAPPER.reader().without(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
 
     private final Path path;
     private final Arena arena;
@@ -160,17 +166,11 @@ public final class SafetensorsFile implements AutoCloseable {
         boolean sawMetadata = false;
         List<TensorInfo> list = new ArrayList<>();
         Set<String> seen = new HashSet<>();
-        try (JsonParser p = MAPPER.createParser(json)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                throw new MalformedInputException("header is not a JSON object", where);
-            }
+        try (JsonParser p = HEADER_READER.createParser(json)) {
+            p.nextToken(); // START_OBJECT: the '{' check above leaves no other valid first token
             while (true) {
                 JsonToken t = p.nextToken();
-                if (t == JsonToken.END_OBJECT) break;
-                if (t != JsonToken.PROPERTY_NAME) {
-                    throw new MalformedInputException("invalid JSON header: expected a property name, found " + t,
-                            where);
-                }
+                if (t == JsonToken.END_OBJECT) break; // otherwise the parser guarantees a PROPERTY_NAME
                 String name = p.currentName();
                 if (!seen.add(name)) {
                     throw new MalformedInputException("duplicate "
@@ -178,7 +178,7 @@ public final class SafetensorsFile implements AutoCloseable {
                             name.equals(METADATA_KEY) ? where.withJsonPath(METADATA_KEY) : where.withTensor(name));
                 }
                 p.nextToken();
-                JsonNode value = MAPPER.readTree(p);
+                JsonNode value = HEADER_READER.readTree(p);
                 if (name.equals(METADATA_KEY)) {
                     sawMetadata = true;
                     metadata = parseMetadata(value, where.withJsonPath(METADATA_KEY));

@@ -53,6 +53,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     private long bytesWritten;
     private Path finalTemp;
     private State state = State.OPEN;
+    private boolean cleaned;
 
     private enum State { OPEN, COMMITTED, CLOSED }
 
@@ -122,13 +123,19 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
         long[] headerShape = headerShape(t, where);
         long begin = bytesWritten;
+        long end;
         try {
-            writeSegment(t.data());
+            end = writeSegment(t.data(), begin);
         } catch (IOException e) {
             names.remove(name);
             throw new UncheckedIOException(where + ": cannot write tensor bytes to " + bodyPath, e);
+        } catch (RuntimeException | Error e) {
+            names.remove(name);
+            throw e;
         }
-        entries.add(new Entry(name, t.dtype(), headerShape, begin, bytesWritten));
+        // Only now does the tensor count: after a failed add, the next tensor overwrites the partial bytes.
+        bytesWritten = end;
+        entries.add(new Entry(name, t.dtype(), headerShape, begin, end));
     }
 
     /** The shape recorded in the header: packed fp4 records logical elements, so its last dim doubles. */
@@ -144,16 +151,15 @@ public final class SafetensorsWriter implements AutoCloseable {
         return dims;
     }
 
-    private void writeSegment(MemorySegment seg) throws IOException {
+    /** Positional writes starting at {@code pos}; returns the end position. */
+    private long writeSegment(MemorySegment seg, long pos) throws IOException {
         long size = seg.byteSize();
         for (long off = 0; off < size; off += CHUNK) {
             long n = Math.min(CHUNK, size - off);
             ByteBuffer buf = seg.asSlice(off, n).asByteBuffer();
-            while (buf.hasRemaining()) {
-                // positional writes: a failed add never leaves the channel position ahead of bytesWritten
-                bytesWritten += body.write(buf, bytesWritten);
-            }
+            while (buf.hasRemaining()) pos += body.write(buf, pos);
         }
+        return pos;
     }
 
     /** Tensor bytes written so far (the size the data buffer will have). */
@@ -203,7 +209,6 @@ public final class SafetensorsWriter implements AutoCloseable {
      */
     public void commit() {
         requireOpen();
-        boolean ok = false;
         try {
             byte[] header = headerBytes();
             finalTemp = sibling(target, ".tmp-");
@@ -222,13 +227,25 @@ public final class SafetensorsWriter implements AutoCloseable {
             }
             moveAtomically(finalTemp, target);
             finalTemp = null;
-            syncDirectory(target.getParent());
-            ok = true;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write safetensors file " + target + ": " + e.getMessage(), e);
-        } finally {
-            state = ok ? State.COMMITTED : state;
+            UncheckedIOException u = new UncheckedIOException("cannot write safetensors file " + target + ": "
+                    + e.getMessage(), e);
+            closeAfterFailure(u);
+            throw u;
+        } catch (RuntimeException | Error e) {
+            closeAfterFailure(e);
+            throw e;
+        }
+        state = State.COMMITTED;
+        syncDirectory(target.getParent());
+        close(); // only removes the body temporary now
+    }
+
+    private void closeAfterFailure(Throwable failure) {
+        try {
             close();
+        } catch (RuntimeException suppressed) {
+            failure.addSuppressed(suppressed);
         }
     }
 
@@ -265,7 +282,8 @@ public final class SafetensorsWriter implements AutoCloseable {
     /** Release the writer; without a successful {@link #commit()} this deletes every temporary it created. */
     @Override
     public void close() {
-        if (state == State.CLOSED) return;
+        if (cleaned) return;
+        cleaned = true;
         if (state == State.OPEN) state = State.CLOSED;
         IOException first = null;
         try {
