@@ -1,0 +1,71 @@
+package dev.ao4j.quant.int4;
+
+import static dev.ao4j.quant.int4.Int4Golden.assertBitEqual;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.qtensor.Int4TilePackedTo4dTensor;
+import dev.ao4j.quant.tensor.Shape;
+import dev.ao4j.quant.tensor.Tensor;
+import dev.ao4j.safetensors.SafetensorsFile;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@code int4.tile_packed_tinygemm.*}: real torchao 0.18 output on CUDA (the layout only exists there), so the
+ * cuda division convention. Both resource files: {@code int4} (qdata, scale_and_zero) and {@code int4_tile_dq}
+ * (the same plus the kernel's own dequantization, {@code _weight_int4pack_mm} against an identity matrix).
+ */
+class Int4TilePackedGoldenTest {
+
+    static List<Int4Golden.Case> cases() {
+        List<Int4Golden.Case> all = new ArrayList<>(Int4Golden.cases("int4", "int4.tile_packed_tinygemm."));
+        all.addAll(Int4Golden.cases("int4_tile_dq", "int4.tile_packed_tinygemm."));
+        return all;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void quantizeMatchesTorchaoWithEveryKernel(Int4Golden.Case c) {
+        assertEquals(DivMode.CUDA_RECIPROCAL, c.divMode());
+        try (SafetensorsFile golden = Int4Golden.open(c.file())) {
+            Tensor w = golden.tensor("input/" + c.input());
+            for (Int4Kernel kernel : Int4Kernel.values()) {
+                Int4TilePackedTo4dTensor t = Int4TilePacked.quantize(w, c.groupSize(), c.divMode(), kernel);
+                assertBitEqual(golden.tensor(c.outputName("qdata")), t.qdata(), c + " " + kernel + " qdata");
+                assertBitEqual(golden.tensor(c.outputName("scale_and_zero")), t.scaleAndZero(),
+                        c + " " + kernel + " scale_and_zero");
+                assertEquals(w.shape(), t.shape());
+                assertEquals(Shape.of(1, c.groupSize()), t.blockSize());
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void unpackThenRepackReproducesTorchaoQdata(Int4Golden.Case c) {
+        try (SafetensorsFile golden = Int4Golden.open(c.file())) {
+            Tensor qdata = golden.tensor(c.outputName("qdata"));
+            Tensor codes = Int4TilePacked.unpackCodes(qdata);
+            Tensor repacked = Int4TilePacked.convertWeightToInt4Pack(Int4TilePacked.prepack(codes),
+                    Int4TilePacked.INNER_K_TILES);
+            assertBitEqual(qdata, repacked, c + " repacked qdata");
+        }
+    }
+
+    @Test
+    void dequantizeMatchesTheTinygemmKernel() {
+        try (SafetensorsFile golden = Int4Golden.open("int4_tile_dq")) {
+            for (Int4Golden.Case c : Int4Golden.cases("int4_tile_dq", "int4.tile_packed_tinygemm.")) {
+                Tensor w = golden.tensor("input/" + c.input());
+                var t = new Int4TilePackedTo4dTensor(golden.tensor(c.outputName("qdata")),
+                        golden.tensor(c.outputName("scale_and_zero")), Shape.of(1, c.groupSize()), w.shape());
+                assertBitEqual(golden.tensor(c.outputName("dq_via_int4pack_mm")), Int4TilePacked.dequantize(t),
+                        c + " dequantize");
+            }
+        }
+    }
+}
