@@ -24,6 +24,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.SequencedMap;
+import java.util.TreeMap;
+import java.util.Collections;
 import java.util.Set;
 import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
@@ -73,28 +76,46 @@ public final class SafetensorsWriter implements AutoCloseable {
      */
     public static SafetensorsWriter create(Path target, Map<String, String> metadata) {
         Objects.requireNonNull(target, "target");
-        Map<String, String> md = new LinkedHashMap<>();
+        Map<String, String> md = orderedCopy(metadata, target);
+        Path abs = target.toAbsolutePath();
+        Path body = sibling(abs, ".body-");
+        try {
+            FileChannel ch = FileChannel.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                    StandardOpenOption.READ);
+            return new SafetensorsWriter(abs, md, body, ch);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create temporary body file " + body + " for " + target, e);
+        }
+    }
+
+    /**
+     * The metadata in a reproducible order: a {@link SequencedMap}'s own order, otherwise sorted by key (the
+     * iteration order of {@code Map.of} changes from one JVM run to the next, and output files should not).
+     */
+    static Map<String, String> orderedCopy(Map<String, String> metadata, Path target) {
+        Map<String, String> md = metadata instanceof SequencedMap<String, String>
+                ? new LinkedHashMap<>() : new TreeMap<>(ShardedWriter::comparePython);
         for (Map.Entry<String, String> e : metadata.entrySet()) {
             if (e.getKey() == null || e.getValue() == null) {
                 throw new IllegalArgumentException("metadata for " + target + " has a null key or value: " + e);
             }
             md.put(e.getKey(), e.getValue());
         }
-        Path abs = target.toAbsolutePath();
-        Path body = sibling(abs, ".body-");
-        try {
-            FileChannel ch = FileChannel.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    StandardOpenOption.READ);
-            return new SafetensorsWriter(abs, Map.copyOf(md).isEmpty() ? Map.of() : md, body, ch);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create temporary body file " + body + " for " + target, e);
-        }
+        return Collections.unmodifiableMap(md);
     }
 
-    /** Write {@code tensors} (in map iteration order) to {@code target} in one go. */
+    /**
+     * Write {@code tensors} to {@code target} in one go: in the map's order when it is a {@link SequencedMap},
+     * otherwise sorted by name so that the file does not depend on hash iteration order.
+     */
     public static void write(Path target, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        Map<String, Tensor> ordered = tensors;
+        if (!(tensors instanceof SequencedMap<String, Tensor>)) {
+            ordered = new TreeMap<>(ShardedWriter::comparePython);
+            ordered.putAll(tensors);
+        }
         try (SafetensorsWriter w = create(target, metadata)) {
-            for (Map.Entry<String, Tensor> e : tensors.entrySet()) w.add(e.getKey(), e.getValue());
+            for (Map.Entry<String, Tensor> e : ordered.entrySet()) w.add(e.getKey(), e.getValue());
             w.commit();
         }
     }

@@ -69,7 +69,8 @@ public final class ShardedWriter implements AutoCloseable {
         if (!Files.isDirectory(outDir)) {
             throw new UncheckedIOException(new java.nio.file.NotDirectoryException(outDir.toString()));
         }
-        return new ShardedWriter(outDir.toAbsolutePath(), maxShardBytes, Map.copyOf(metadata));
+        return new ShardedWriter(outDir.toAbsolutePath(), maxShardBytes,
+                SafetensorsWriter.orderedCopy(metadata, outDir));
     }
 
     public void add(String name, Tensor t) {

@@ -119,6 +119,19 @@ class SafetensorsRoundTripTest {
     }
 
     @Test
+    void unorderedMetadataIsWrittenSortedSoOutputIsReproducible() throws Exception {
+        Path file = dir.resolve("md.safetensors");
+        SafetensorsWriter.write(file, Map.of(), Map.of("zeta", "1", "alpha", "2", "mid", "3", "beta", "4"));
+        assertEquals("{\"__metadata__\":{\"alpha\":\"2\",\"beta\":\"4\",\"mid\":\"3\",\"zeta\":\"1\"}}",
+                StFiles.headerText(file).stripTrailing());
+        Map<String, String> ordered = new LinkedHashMap<>();
+        ordered.put("zeta", "1");
+        ordered.put("alpha", "2");
+        SafetensorsWriter.write(file, Map.of(), ordered);
+        assertEquals("{\"__metadata__\":{\"zeta\":\"1\",\"alpha\":\"2\"}}", StFiles.headerText(file).stripTrailing());
+    }
+
+    @Test
     void fileWithNoTensorsRoundTrips() throws Exception {
         Path file = dir.resolve("none.safetensors");
         SafetensorsWriter.write(file, Map.of(), Map.of("k", "v"));
