@@ -163,7 +163,6 @@ public final class SafetensorsFile implements AutoCloseable {
                     + (json.isEmpty() ? "an empty header" : describeChar(json.charAt(0))) + ")", where.withOffset(8));
         }
         Map<String, String> metadata = Map.of();
-        boolean sawMetadata = false;
         List<TensorInfo> list = new ArrayList<>();
         Set<String> seen = new HashSet<>();
         try (JsonParser p = HEADER_READER.createParser(json)) {
@@ -178,9 +177,14 @@ public final class SafetensorsFile implements AutoCloseable {
                             name.equals(METADATA_KEY) ? where.withJsonPath(METADATA_KEY) : where.withTensor(name));
                 }
                 p.nextToken();
-                JsonNode value = HEADER_READER.readTree(p);
+                JsonNode value;
+                try {
+                    value = HEADER_READER.readTree(p);
+                } catch (JacksonException e) {
+                    throw new MalformedInputException("invalid JSON header: " + e.getOriginalMessage(),
+                            name.equals(METADATA_KEY) ? where.withJsonPath(METADATA_KEY) : where.withTensor(name), e);
+                }
                 if (name.equals(METADATA_KEY)) {
-                    sawMetadata = true;
                     metadata = parseMetadata(value, where.withJsonPath(METADATA_KEY));
                     continue;
                 }
@@ -203,7 +207,6 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new MalformedInputException("invalid JSON header: " + e.getOriginalMessage()
                     + (e.getLocation() == null ? "" : " (char " + e.getLocation().getCharOffset() + ")"), where, e);
         }
-        if (!sawMetadata) metadata = Map.of();
         checkTiling(list, dataSize, where);
         Map<String, TensorInfo> infos = new LinkedHashMap<>();
         for (TensorInfo i : list) infos.put(i.name(), i);

@@ -205,7 +205,7 @@ class SafetensorsMalformedTest {
         assertSays(malformed(g), g, "field '__metadata__'", "duplicate __metadata__");
         Path h = header("dupfield.safetensors",
                 "{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8);
-        assertSays(malformed(h), h, "invalid JSON header", "dtype");
+        assertSays(malformed(h), h, "tensor 'a'", "invalid JSON header", "Duplicate", "dtype");
     }
 
     @Test
