@@ -48,7 +48,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Path target;
-    private final Map<String, String> metadata;
+    private Map<String, String> metadata;
     private final Path bodyPath;
     private final FileChannel body;
     private final List<Entry> entries = new ArrayList<>();
@@ -229,7 +229,21 @@ public final class SafetensorsWriter implements AutoCloseable {
      * existing file). After a failure the target is unchanged and the temporaries are removed.
      */
     public void commit() {
+        commitWith(metadata);
+    }
+
+    /**
+     * {@link #commit()} with {@code __metadata__} replaced by {@code finalMetadata}: for writers whose metadata
+     * depends on everything written (transformers puts the same torchao metadata into every shard).
+     */
+    public void commit(Map<String, String> finalMetadata) {
         requireOpen();
+        commitWith(orderedCopy(finalMetadata, target));
+    }
+
+    private void commitWith(Map<String, String> finalMetadata) {
+        requireOpen();
+        metadata = finalMetadata;
         try {
             byte[] header = headerBytes();
             finalTemp = sibling(target, ".tmp-");

@@ -50,7 +50,8 @@ public final class ShardedWriter implements AutoCloseable {
     private List<Path> outputs;
     private boolean closed;
 
-    private record Shard(Path pending, List<String> names) {}
+    /** A finished shard: its tensors are on disk in the writer's body file; the header is written at commit. */
+    private record Shard(SafetensorsWriter writer, Path pending, List<String> names) {}
 
     private ShardedWriter(Path outDir, long maxShardBytes, Map<String, String> metadata) {
         this.outDir = outDir;
@@ -61,7 +62,7 @@ public final class ShardedWriter implements AutoCloseable {
     /**
      * @param outDir        existing directory to write into
      * @param maxShardBytes tensor bytes per shard (header not counted), like transformers' {@code max_shard_size}
-     * @param metadata      {@code __metadata__} written into every shard
+     * @param metadata      {@code __metadata__} written into every shard (unless {@link #commit(Map)} replaces it)
      */
     public static ShardedWriter create(Path outDir, long maxShardBytes, Map<String, String> metadata) {
         Objects.requireNonNull(outDir, "outDir");
@@ -108,12 +109,9 @@ public final class ShardedWriter implements AutoCloseable {
 
     private void finishShard() {
         SafetensorsWriter w = current;
-        long bytes = w.bytesWritten();
         current = null;
-        Shard s = new Shard(currentPending, List.copyOf(currentNames));
-        done.add(s); // registered before commit so that close() deletes it whatever happens
-        w.commit();
-        finishedBytes += bytes;
+        done.add(new Shard(w, currentPending, List.copyOf(currentNames)));
+        finishedBytes += w.bytesWritten();
     }
 
     /** Tensor bytes written so far over all shards. */
@@ -123,7 +121,16 @@ public final class ShardedWriter implements AutoCloseable {
 
     /** Publish the checkpoint; returns the files written (shards, then the index when sharded). */
     public List<Path> commit() {
+        return commit(metadata);
+    }
+
+    /**
+     * {@link #commit()} with {@code metadata} as every shard's {@code __metadata__}: shard headers are only written
+     * now, so metadata that depends on all tensors (torchao's {@code tensor_names}) can go into each shard.
+     */
+    public List<Path> commit(Map<String, String> metadata) {
         requireOpen();
+        Map<String, String> md = SafetensorsWriter.orderedCopy(metadata, outDir);
         try {
             if (current == null && done.isEmpty()) startShard(); // an empty model is still one valid file
             if (current != null) finishShard();
@@ -137,6 +144,7 @@ public final class ShardedWriter implements AutoCloseable {
             }
             // Renames are atomic one by one but not as a group: a failure here can leave some new shards in place
             // next to the previous index, which is why the index goes last.
+            for (Shard s : done) s.writer().commit(md);
             for (int i = 0; i < n; i++) SafetensorsWriter.moveAtomically(done.get(i).pending(), out.get(i));
             if (n > 1) {
                 Path index = outDir.resolve(ShardedCheckpoint.INDEX_FILE);
@@ -278,6 +286,7 @@ public final class ShardedWriter implements AutoCloseable {
         }
         for (Shard s : done) {
             try {
+                s.writer().close();
                 Files.deleteIfExists(s.pending());
             } catch (IOException e) {
                 if (first == null) first = new UncheckedIOException("cannot delete " + s.pending(), e);

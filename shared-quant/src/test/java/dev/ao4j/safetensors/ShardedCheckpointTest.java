@@ -97,6 +97,22 @@ class ShardedCheckpointTest {
     }
 
     @Test
+    void metadataGivenAtCommitGoesIntoEveryShard() throws Exception {
+        Map<String, String> finalMd = new LinkedHashMap<>();
+        finalMd.put("tensor_names", "[\"b.w\", \"a.w\", \"big\", \"z\", \"\u00e9\"]");
+        finalMd.put("format", "pt");
+        try (ShardedWriter w = ShardedWriter.create(dir, 64, Map.of("early", "x"))) {
+            for (Map.Entry<String, Tensor> e : fiveTensors().entrySet()) w.add(e.getKey(), e.getValue());
+            w.commit(finalMd);
+        }
+        try (ShardedCheckpoint ck = ShardedCheckpoint.open(dir)) {
+            assertEquals(4, ck.shards().size());
+            for (SafetensorsFile f : ck.shards()) assertEquals(finalMd, f.metadata(), f.path().toString());
+            assertTrue(ck.conflictingMetadataKeys().isEmpty());
+        }
+    }
+
+    @Test
     void oneShardIsPlainModelSafetensorsWithoutIndexAndReplacesStaleOutputs() throws Exception {
         Files.writeString(dir.resolve("model-00001-of-00002.safetensors"), "stale");
         Files.writeString(dir.resolve("model.safetensors.index.json"), "stale");

@@ -1,0 +1,65 @@
+package dev.ao4j.quant.pipeline;
+
+import dev.ao4j.quant.InvalidConfigException;
+import dev.ao4j.quant.config.Float8DynamicActivationFloat8WeightConfig;
+import dev.ao4j.quant.config.Float8WeightOnlyConfig;
+import dev.ao4j.quant.config.Granularity;
+import dev.ao4j.quant.config.Int4PackingFormat;
+import dev.ao4j.quant.config.Int4WeightOnlyConfig;
+import dev.ao4j.quant.config.Int8DynamicActivationInt8WeightConfig;
+import dev.ao4j.quant.config.Int8DynamicActivationIntxWeightConfig;
+import dev.ao4j.quant.config.Int8WeightOnlyConfig;
+import dev.ao4j.quant.config.QuantConfig;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The recipe names of the CLI and build plugins, each one torchao config (the same names SGLang's
+ * {@code --torchao-config} uses where they overlap).
+ */
+public final class Recipes {
+    /** Every recipe family, with an example of its name, for help texts and error messages. */
+    public static final List<String> NAMES = List.of("int4wo-<32|64|128|256>", "int4wo-<g>-plain", "int8wo", "int8dq",
+            "8da4w-<32|64|128|256>", "fp8wo", "fp8dq-row", "fp8dq-tensor");
+
+    private static final Pattern INT4 = Pattern.compile("int4wo-(\\d+)(-plain)?");
+    private static final Pattern DA4W = Pattern.compile("8da4w-(\\d+)");
+
+    private Recipes() {}
+
+    /**
+     * The torchao config of a recipe name. {@code int4wo-<g>} uses the tile_packed_to_4d layout (tinygemm), which
+     * stock transformers + torchao load on CUDA sm80+; {@code int4wo-<g>-plain} is torchao's default plain layout,
+     * which needs the MSLK kernels at load time.
+     */
+    public static QuantConfig config(String recipe) {
+        Matcher m = INT4.matcher(recipe);
+        if (m.matches()) {
+            Int4PackingFormat packing = m.group(2) == null ? Int4PackingFormat.TILE_PACKED_TO_4D : Int4PackingFormat.PLAIN;
+            return Int4WeightOnlyConfig.defaults().withGroupSize(groupSize(recipe, m.group(1)))
+                    .withInt4PackingFormat(packing);
+        }
+        m = DA4W.matcher(recipe);
+        if (m.matches()) return Int8DynamicActivationIntxWeightConfig.of8da4w(groupSize(recipe, m.group(1)));
+        return switch (recipe) {
+            case "int8wo" -> Int8WeightOnlyConfig.defaults();
+            case "int8dq" -> Int8DynamicActivationInt8WeightConfig.defaults();
+            case "fp8wo" -> Float8WeightOnlyConfig.defaults();
+            case "fp8dq-row" -> Float8DynamicActivationFloat8WeightConfig.defaults().withGranularity(new Granularity.PerRow());
+            case "fp8dq-tensor" -> Float8DynamicActivationFloat8WeightConfig.defaults()
+                    .withGranularity(new Granularity.PerTensor());
+            default -> throw new InvalidConfigException("unknown recipe '" + recipe + "'; known recipes: "
+                    + String.join(", ", NAMES));
+        };
+    }
+
+    private static int groupSize(String recipe, String digits) {
+        int g = Integer.parseInt(digits);
+        if (!Int4WeightOnlyConfig.GROUP_SIZES.contains(g)) {
+            throw new InvalidConfigException("recipe '" + recipe + "': group size must be one of "
+                    + Int4WeightOnlyConfig.GROUP_SIZES + " but was " + g);
+        }
+        return g;
+    }
+}
