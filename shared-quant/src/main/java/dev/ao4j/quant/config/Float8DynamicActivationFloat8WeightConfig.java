@@ -97,7 +97,9 @@ public record Float8DynamicActivationFloat8WeightConfig(DType activationDtype, D
 
     /** One PerTensor or PerRow for activations and weights. */
     public Float8DynamicActivationFloat8WeightConfig withGranularity(Granularity both) {
-        return withGranularity(both, both);
+        return new Float8DynamicActivationFloat8WeightConfig(activationDtype, weightDtype, Arrays.asList(both),
+                packingFormat, mmConfig, activationValueLb, activationValueUb, kernelPreference, setInductorConfig,
+                algId);
     }
 
     public Float8DynamicActivationFloat8WeightConfig withGranularity(Granularity activation, Granularity weight) {
