@@ -1,0 +1,279 @@
+package dev.ao4j.quant.float8;
+
+import dev.ao4j.quant.InvalidConfigException;
+import dev.ao4j.quant.UnsupportedFormatException;
+import dev.ao4j.quant.config.Float8MMConfig;
+import dev.ao4j.quant.config.Granularity;
+import dev.ao4j.quant.config.KernelPreference;
+import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.qtensor.Float8Tensor;
+import dev.ao4j.quant.tensor.Shape;
+import dev.ao4j.quant.tensor.Tensor;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * TorchAO float8 quantization ({@code Float8Tensor.from_hp} on the torch path, {@code _choose_scale_float8},
+ * {@code _quantize_affine_float8}, {@code _dequantize_affine_float8}), bit-exact with torchao 0.18 / torch 2.11.
+ * Pure functions: inputs are only read, results are fresh tensors.
+ *
+ * <p>Numerics (torchao-numerics §1.6, §6.2), for a weight or activation {@code x} of dtype bf16, f16 or f32:
+ * <pre>
+ *   amax  = max |x| over each block                 exact, in x's dtype
+ *   amax  = clamp(amax, lb, ub)                     only when a bound is set
+ *   scale = amax / fp8_max                          in x's dtype, Python-scalar division (DivMode, rule R2)
+ *   scale = f32(scale)                              stored [d_i / b_i ...]
+ *   q     = cast_rne(clamp(f32(x) / scale, ±fp8_max))  f32 tensor division, fp8_max 448 (e4m3fn) or 57344 (e5m2)
+ * </pre>
+ * There is no eps: an all-zero block gets scale 0 and every element becomes 0/0 = NaN, code 0x7F on CUDA and 0xFF
+ * on the CPU (x86's default NaN is negative; see {@link DeviceNaN}). The {@link DivMode} argument names the device
+ * whose conventions to follow, for the scalar division and for NaN bits. For bf16 inputs the two divisions never
+ * disagree once rounded to bf16 (checked over all bf16 values), so golden CPU/CUDA differences are NaN bits only.
+ *
+ * <p>The MSLK kernel path ({@code KernelPreference.MSLK}, or AUTO on sm90+ with MSLK installed) computes scales
+ * differently and is not implemented; AUTO here means "MSLK absent", as in the golden vectors.
+ */
+public final class Float8Quantizer {
+    private Float8Quantizer() {}
+
+    /** {@code torch.finfo(float8Dtype).max}: 448 for F8_E4M3, 57344 for F8_E5M2. */
+    public static float maxValue(DType float8Dtype) {
+        return Fp8Format.of(float8Dtype).max;
+    }
+
+    /**
+     * torchao {@code get_block_size(shape, granularity)}: PerTensor → the shape; PerRow(dim) → 1s with the full
+     * extent at {@code dim}; PerAxis(axis) → the shape with 1 at {@code axis}; PerGroup(g) → 1s with g last;
+     * PerBlock(b) → b, left-padded with 1s to the rank.
+     */
+    public static Shape blockSize(Shape shape, Granularity granularity) {
+        int rank = shape.rank();
+        long[] d = shape.dims();
+        long[] b = new long[rank];
+        switch (granularity) {
+            case Granularity.PerTensor p -> System.arraycopy(d, 0, b, 0, rank);
+            case Granularity.PerRow p -> {
+                Arrays.fill(b, 1);
+                int dim = axis(p.dim(), rank, "PerRow.dim");
+                b[dim] = d[dim];
+            }
+            case Granularity.PerAxis p -> {
+                System.arraycopy(d, 0, b, 0, rank);
+                b[axis(p.axis(), rank, "PerAxis.axis")] = 1;
+            }
+            case Granularity.PerGroup p -> {
+                if (rank == 0 || d[rank - 1] % p.groupSize() != 0) {
+                    throw new InvalidConfigException("PerGroup(" + p.groupSize() + ") needs a last dim divisible by "
+                            + p.groupSize() + " but the shape is " + shape);
+                }
+                Arrays.fill(b, 1);
+                b[rank - 1] = p.groupSize();
+            }
+            case Granularity.PerBlock p -> {
+                List<Integer> bs = p.blockSize();
+                if (bs.size() > rank) {
+                    throw new InvalidConfigException("PerBlock" + bs + " has more dims than the tensor shape " + shape);
+                }
+                Arrays.fill(b, 1);
+                for (int i = 0; i < bs.size(); i++) b[rank - bs.size() + i] = bs.get(i);
+            }
+        }
+        BlockLayout.of(shape, Shape.of(b)); // validates divisibility and tiling
+        return Shape.of(b);
+    }
+
+    private static int axis(int axis, int rank, String what) {
+        int a = axis < 0 ? axis + rank : axis;
+        if (a < 0 || a >= rank) {
+            throw new InvalidConfigException(what + " = " + axis + " is out of range for rank " + rank);
+        }
+        return a;
+    }
+
+    /**
+     * torchao {@code _choose_scale_float8(hp, block_size, float8_dtype, hp_value_lb, hp_value_ub)}: an F32 tensor
+     * of shape {@code [d_i / b_i ...]}.
+     */
+    public static Tensor chooseScale(Tensor hp, Shape blockSize, DType float8Dtype, Float hpValueLb, Float hpValueUb,
+                                     DivMode mode, Float8Kernel kernel) {
+        checkInput(hp);
+        Fp8Format fmt = Fp8Format.of(float8Dtype);
+        BlockLayout layout = BlockLayout.of(hp.shape(), blockSize);
+        int[] bits = scaleBits(hp, layout, fmt, hpValueLb, hpValueUb, mode, kernel);
+        Tensor scale = Tensor.allocate(DType.F32, layout.scaleShape());
+        for (int i = 0; i < bits.length; i++) scale.data().setAtIndex(Tensor.I32, i, bits[i]);
+        return scale;
+    }
+
+    /**
+     * torchao {@code _quantize_affine_float8(hp, scale, float8_dtype)}: {@code scale} (F32) has one element, or the
+     * tensor's rank with each dim dividing the tensor's; each scale covers its block.
+     */
+    public static Tensor quantizeWithScale(Tensor hp, Tensor scale, DType float8Dtype, DivMode mode,
+                                           Float8Kernel kernel) {
+        checkInput(hp);
+        Fp8Format fmt = Fp8Format.of(float8Dtype);
+        if (scale.dtype() != DType.F32) {
+            throw new UnsupportedFormatException("float8 scale must be F32 but is " + scale.dtype());
+        }
+        BlockLayout layout = BlockLayout.fromScale(hp.shape(), scale.shape());
+        int[] bits = new int[Math.toIntExact(layout.blocks())];
+        for (int i = 0; i < bits.length; i++) bits[i] = scale.data().getAtIndex(Tensor.I32, i);
+        return quantize(hp, layout, bits, fmt, mode, kernel);
+    }
+
+    /**
+     * The codes and scale of {@code Float8Tensor.from_hp} (torch path), without attributes. Use
+     * {@link #fromHighPrecision} for the full record.
+     */
+    public record Float8Data(Tensor qdata, Tensor scale, Shape blockSize) {}
+
+    public static Float8Data quantize(Tensor hp, Float8Spec spec, DivMode mode, Float8Kernel kernel) {
+        checkInput(hp);
+        Fp8Format fmt = Fp8Format.of(spec.float8Dtype());
+        Shape blockSize = blockSize(hp.shape(), spec.granularity());
+        BlockLayout layout = BlockLayout.of(hp.shape(), blockSize);
+        int[] bits = scaleBits(hp, layout, fmt, spec.hpValueLb(), spec.hpValueUb(), mode, kernel);
+        Tensor scale = Tensor.allocate(DType.F32, layout.scaleShape());
+        for (int i = 0; i < bits.length; i++) scale.data().setAtIndex(Tensor.I32, i, bits[i]);
+        return new Float8Data(quantize(hp, layout, bits, fmt, mode, kernel), scale, blockSize);
+    }
+
+    /**
+     * torchao {@code Float8Tensor.from_hp(hp, float8_dtype, granularity, mm_config, hp_value_lb, hp_value_ub,
+     * kernel_preference, act_quant_kwargs)} on the torch path. The attributes ({@code mmConfig},
+     * {@code activationQuant}, {@code kernelPreference}) are the config's choice and are stored as given
+     * ({@code null} mm_config / act_quant_kwargs for weight-only).
+     *
+     * @throws InvalidConfigException for {@code KernelPreference.MSLK}, whose kernel has different numerics
+     */
+    public static Float8Tensor fromHighPrecision(Tensor hp, Float8Spec spec, Float8MMConfig mmConfig,
+                                                 Float8Tensor.ActivationQuant activationQuant,
+                                                 KernelPreference kernelPreference, DivMode mode, Float8Kernel kernel) {
+        if (kernelPreference == KernelPreference.MSLK) {
+            throw new InvalidConfigException("KernelPreference.MSLK quantizes with MSLK's Triton kernel, whose scales "
+                    + "differ from torch's; ao4j implements the torch path (AUTO without MSLK, TORCH)");
+        }
+        Float8Data d = quantize(hp, spec, mode, kernel);
+        return new Float8Tensor(d.qdata(), d.scale(), d.blockSize(), mmConfig, activationQuant, kernelPreference,
+                hp.dtype());
+    }
+
+    /**
+     * Dynamic activation quantization as {@code act_quant_kwargs} describes it: the same {@code from_hp} on the
+     * activation ([tokens, K] or any rank; PerRow is per token, PerBlock [1, 128] per token per 128 channels).
+     */
+    public static Float8Tensor quantizeActivation(Tensor activation, Float8Tensor.ActivationQuant aq, DivMode mode,
+                                                  Float8Kernel kernel) {
+        Float8Spec spec = new Float8Spec(aq.float8Dtype(), aq.granularity(), aq.hpValueLb(), aq.hpValueUb());
+        return fromHighPrecision(activation, spec, aq.mmConfig(), null, aq.kernelPreference(), mode, kernel);
+    }
+
+    /** {@code Float8Tensor.dequantize()}: into the weight's original dtype. */
+    public static Tensor dequantize(Float8Tensor t, DivMode mode) {
+        return dequantize(t.qdata(), t.scale(), t.originalDtype(), mode);
+    }
+
+    /** {@code Float8Tensor.dequantize(out)}. */
+    public static Tensor dequantize(Float8Tensor t, DType out, DivMode mode) {
+        return dequantize(t.qdata(), t.scale(), out, mode);
+    }
+
+    /**
+     * torchao {@code _dequantize_affine_float8(q, scale, out)}: {@code (f32(q) * scale).to(out)}, the product in
+     * f32, then one rounding to {@code out} (BF16, F16 or F32).
+     */
+    public static Tensor dequantize(Tensor qdata, Tensor scale, DType out, DivMode mode) {
+        Fp8Format fmt = Fp8Format.of(qdata.dtype());
+        if (scale.dtype() != DType.F32) {
+            throw new UnsupportedFormatException("float8 scale must be F32 but is " + scale.dtype());
+        }
+        if (out != DType.BF16 && out != DType.F16 && out != DType.F32) {
+            throw new UnsupportedFormatException("float8 dequantizes to BF16, F16 or F32, not " + out);
+        }
+        BlockLayout layout = BlockLayout.fromScale(qdata.shape(), scale.shape());
+        int[] scaleBits = new int[Math.toIntExact(layout.blocks())];
+        for (int i = 0; i < scaleBits.length; i++) scaleBits[i] = scale.data().getAtIndex(Tensor.I32, i);
+        Tensor result = Tensor.allocate(out, qdata.shape());
+        int cols = layout.cols();
+        for (long r = 0; r < layout.rows(); r++) {
+            for (int c = 0; c < cols; c++) {
+                long i = r * cols + c;
+                int q = fmt.decodeBits(qdata.getByte(i));
+                int s = scaleBits[(int) layout.blockIndex(r, c)];
+                float p = Float.intBitsToFloat(q) * Float.intBitsToFloat(s);
+                int pBits = p != p ? DeviceNaN.nanResult(q, s, mode) : Float.floatToRawIntBits(p);
+                // the .to(out) copy is one big vectorised conversion; NaNs take the vector packer's pattern
+                int raw = DeviceNaN.roundBits(out, pBits, mode, true);
+                if (out == DType.F32) {
+                    result.data().setAtIndex(Tensor.I32, i, raw);
+                } else {
+                    result.data().setAtIndex(Tensor.I16, i, (short) raw);
+                }
+            }
+        }
+        return result;
+    }
+
+    // ---- internals ----
+
+    private static void checkInput(Tensor hp) {
+        DType t = hp.dtype();
+        if (t != DType.BF16 && t != DType.F16 && t != DType.F32) {
+            throw new UnsupportedFormatException("float8 quantization reads BF16, F16 or F32 tensors, not " + t);
+        }
+    }
+
+    private static Tensor quantize(Tensor hp, BlockLayout layout, int[] scaleBits, Fp8Format fmt, DivMode mode,
+                                   Float8Kernel kernel) {
+        Tensor q = Tensor.allocate(fmt.dtype, hp.shape());
+        switch (kernel) {
+            case REFERENCE -> Float8Reference.quantizeRows(hp, layout, scaleBits, fmt, mode, q.data(), 0,
+                    layout.rows());
+            case VECTOR -> Float8Vector.quantize(hp, layout, scaleBits, fmt, mode, q.data());
+        }
+        return q;
+    }
+
+    /** Scale per block as f32 bits: amax, optional clamp, scalar division in the input dtype, widened to f32. */
+    static int[] scaleBits(Tensor hp, BlockLayout layout, Fp8Format fmt, Float lb, Float ub, DivMode mode,
+                           Float8Kernel kernel) {
+        int[] amax = switch (kernel) {
+            case REFERENCE -> Float8Reference.blockAbsMax(hp, layout);
+            case VECTOR -> Float8Vector.blockAbsMax(hp, layout);
+        };
+        DType dt = hp.dtype();
+        long n = amax.length;
+        for (int i = 0; i < amax.length; i++) {
+            int a = amax[i];
+            if (DeviceNaN.isNaN(a)) a = DeviceNaN.QUIET_NAN;
+            if (lb != null) a = clampBound(a, lb, dt, mode, true);
+            if (ub != null) a = clampBound(a, ub, dt, mode, false);
+            float av = Float.intBitsToFloat(a);
+            // R2: CUDA multiplies by f32(1 / (double) max), the CPU divides by f32(max); both in f32, then round
+            float r = DeviceNaN.isCuda(mode) ? av * (float) (1.0 / fmt.max) : av / fmt.max;
+            int rBits = r != r ? DeviceNaN.nanResult(a, Float.floatToRawIntBits(fmt.max), mode)
+                    : Float.floatToRawIntBits(r);
+            int raw = DeviceNaN.roundBits(dt, rBits, mode, DeviceNaN.cpuVectorLane(i, n));
+            amax[i] = DeviceNaN.widen(dt, raw);
+        }
+        return amax;
+    }
+
+    /**
+     * {@code torch.clamp(a, min=bound)} or {@code (max=bound)} on a tensor of {@code dtype} (R4): the CPU turns the
+     * bound into the dtype first and compares there; CUDA compares in f32 against f32(bound); a clipped result is
+     * the bound rounded to the dtype either way; NaN passes through.
+     */
+    private static int clampBound(int aBits, float bound, DType dtype, DivMode mode, boolean lower) {
+        if (DeviceNaN.isNaN(aBits)) return aBits;
+        float a = Float.intBitsToFloat(aBits);
+        float rounded = dtype == DType.F32 ? bound
+                : Float.intBitsToFloat(DeviceNaN.widen(dtype, DeviceNaN.roundBits(dtype,
+                        Float.floatToRawIntBits(bound), mode, false)));
+        float cmp = DeviceNaN.isCuda(mode) ? bound : rounded;
+        boolean clip = lower ? a < cmp : a > cmp;
+        return clip ? Float.floatToRawIntBits(rounded) : aBits;
+    }
+}

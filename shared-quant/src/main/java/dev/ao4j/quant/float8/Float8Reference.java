@@ -1,0 +1,71 @@
+package dev.ao4j.quant.float8;
+
+import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The scalar reference: torchao's {@code _choose_scale_float8} reduction and {@code _quantize_affine_float8}, one
+ * element at a time. Values travel as f32 bit patterns so that NaN signs survive exactly (see {@link DeviceNaN}).
+ */
+final class Float8Reference {
+    private Float8Reference() {}
+
+    /** Element {@code i} of a BF16/F16/F32 tensor as exact f32 bits ({@code tensor.to(float32)}). */
+    static int loadBits(Tensor t, long i) {
+        return switch (t.dtype()) {
+            case BF16 -> (t.data().getAtIndex(Tensor.I16, i) & 0xFFFF) << 16;
+            case F16 -> DeviceNaN.widen(t.dtype(), t.data().getAtIndex(Tensor.I16, i));
+            case F32 -> t.data().getAtIndex(Tensor.I32, i);
+            default -> throw new IllegalStateException("unchecked dtype " + t.dtype());
+        };
+    }
+
+    /**
+     * Per block, the largest |x| as f32 bits: {@code abs().amax(block)} in the tensor's dtype, which is exact.
+     * The sign bit cleared, bit patterns of non-NaN floats order like their magnitudes, so an integer max suffices;
+     * any NaN (its pattern exceeds 0x7F800000) wins and is reported as such. Raw maxima, not yet canonicalised.
+     */
+    static int[] blockAbsMax(Tensor hp, BlockLayout layout) {
+        int[] amax = new int[Math.toIntExact(layout.blocks())];
+        int cols = layout.cols();
+        for (long r = 0; r < layout.rows(); r++) {
+            long base = r * cols;
+            for (int c = 0; c < cols; c++) {
+                int abs = loadBits(hp, base + c) & 0x7FFFFFFF;
+                int b = (int) layout.blockIndex(r, c);
+                if (abs > amax[b]) amax[b] = abs;
+            }
+        }
+        return amax;
+    }
+
+    /** Rows [rowFrom, rowTo) of {@code cast(clamp(f32(x) / scale, ±max))}, codes written to {@code out}. */
+    static void quantizeRows(Tensor hp, BlockLayout layout, int[] scaleBits, Fp8Format fmt, DivMode mode,
+                             MemorySegment out, long rowFrom, long rowTo) {
+        int cols = layout.cols();
+        for (long r = rowFrom; r < rowTo; r++) {
+            long base = r * cols;
+            for (int c = 0; c < cols; c++) {
+                int s = scaleBits[(int) layout.blockIndex(r, c)];
+                out.set(ValueLayout.JAVA_BYTE, base + c, quantizeOne(loadBits(hp, base + c), s, fmt, mode));
+            }
+        }
+    }
+
+    /** One element: f32 tensor division, clamp to ±max (NaN passes through clamp), RNE cast. */
+    static byte quantizeOne(int xBits, int scaleBits, Fp8Format fmt, DivMode mode) {
+        float y = Float.intBitsToFloat(xBits) / Float.intBitsToFloat(scaleBits);
+        if (y != y) {
+            // The cast keeps only the NaN's sign: 0x7F or 0xFF. Which sign depends on the device (DeviceNaN).
+            return (byte) ((DeviceNaN.nanSign(xBits, scaleBits, mode) << 7) | 0x7F);
+        }
+        if (y > fmt.max) {
+            y = fmt.max;
+        } else if (y < -fmt.max) {
+            y = -fmt.max;
+        }
+        return fmt.encode(y);
+    }
+}
