@@ -1,0 +1,130 @@
+package dev.ao4j.quant.affine;
+
+import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API twin of {@link ReferenceSegmentKernel} for bf16 inputs. Each segment is a vector body over whole
+ * vectors plus a scalar tail that calls the reference, so ragged group sizes need no masks. What it must
+ * reproduce bit for bit:
+ * <ul>
+ *   <li>min/max with NaN propagation ({@code FloatVector.min/max} follow {@code Math.min/max});
+ *   <li>the product {@code x * inv} rounded to bf16 when the scale is bf16 (RNE done on the f32 bits:
+ *       add {@code 0x7FFF + lsb}, clear the low half; NaN kept NaN, as {@link dev.ao4j.quant.dtype.Bf16} does);
+ *   <li>{@code rne} (ties to even) via the 2^23 trick, for |p| < 2^23; larger values are already integers;
+ *   <li>clamp letting NaN through, then Java's float→int cast (NaN → 0).
+ * </ul>
+ * The zero point is added in f32 even when torch adds it in bf16: this path only runs for ranges inside
+ * [-256, 256], where every integer sum is exact in bf16 and rounding beyond that range is monotonic, so the
+ * clamped result is the same.
+ */
+final class VectorSegmentKernel implements SegmentKernel {
+    static final VectorSegmentKernel INSTANCE = new VectorSegmentKernel();
+
+    // At least 8 float lanes, so the bf16 (half width) and int8 (quarter width) species exist (>= 64 bits).
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() >= 8
+            ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final VectorSpecies<Short> S =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final VectorSpecies<Byte> B =
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
+    static final int LANES = F.length();
+    private static final float TWO_POW_23 = 0x1p23f;
+
+    private VectorSegmentKernel() {}
+
+    @Override
+    public void minMax(Tensor input, long from, int len, float[] acc) {
+        if (input.dtype() != DType.BF16 || len < LANES) {
+            ReferenceSegmentKernel.INSTANCE.minMax(input, from, len, acc);
+            return;
+        }
+        MemorySegment seg = input.data();
+        FloatVector vmin = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
+        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int body = len - len % LANES;
+        for (int k = 0; k < body; k += LANES) {
+            FloatVector x = loadBf16(seg, (from + k) * 2);
+            vmin = vmin.min(x);
+            vmax = vmax.max(x);
+        }
+        acc[0] = Math.min(acc[0], vmin.reduceLanes(VectorOperators.MIN));
+        acc[1] = Math.max(acc[1], vmax.reduceLanes(VectorOperators.MAX));
+        if (body < len) ReferenceSegmentKernel.INSTANCE.minMax(input, from + body, len - body, acc);
+    }
+
+    @Override
+    public void quantize(Tensor input, long from, int len, float inv, float zp, QuantizeSpec spec, Tensor out) {
+        if (!covers(input, spec, out) || len < LANES) {
+            ReferenceSegmentKernel.INSTANCE.quantize(input, from, len, inv, zp, spec, out);
+            return;
+        }
+        MemorySegment src = input.data();
+        MemorySegment dst = out.data();
+        boolean bf16Product = spec.productDtype() == DType.BF16;
+        FloatVector vinv = FloatVector.broadcast(F, inv);
+        FloatVector vzp = FloatVector.broadcast(F, spec.hasZeroPoint() ? zp : 0f);
+        FloatVector lo = FloatVector.broadcast(F, spec.qmin());
+        FloatVector hi = FloatVector.broadcast(F, spec.qmax());
+        int body = len - len % LANES;
+        for (int k = 0; k < body; k += LANES) {
+            FloatVector p = loadBf16(src, (from + k) * 2).mul(vinv);
+            if (bf16Product) p = roundToBf16(p);
+            FloatVector q = rint(p).add(vzp).max(lo).min(hi);
+            IntVector qi = (IntVector) q.convertShape(VectorOperators.F2I, I, 0);
+            ByteVector qb = (ByteVector) qi.convertShape(VectorOperators.I2B, B, 0);
+            qb.intoMemorySegment(dst, from + k, ByteOrder.LITTLE_ENDIAN);
+        }
+        if (body < len) {
+            ReferenceSegmentKernel.INSTANCE.quantize(input, from + body, len - body, inv, zp, spec, out);
+        }
+    }
+
+    /** The cases this kernel handles; anything else goes to the reference. */
+    static boolean covers(Tensor input, QuantizeSpec spec, Tensor out) {
+        DType p = spec.productDtype();
+        return input.dtype() == DType.BF16
+                && (p == DType.BF16 || p == DType.F32)
+                && (!spec.hasZeroPoint() || spec.sumDtype() == p)
+                && (out.dtype() == DType.I8 || out.dtype() == DType.U8)
+                && spec.qmin() >= -256 && spec.qmax() <= 256;
+    }
+
+    /** bf16 bits are the upper half of the f32 bits. */
+    private static FloatVector loadBf16(MemorySegment seg, long byteOffset) {
+        ShortVector s = ShortVector.fromMemorySegment(S, seg, byteOffset, ByteOrder.LITTLE_ENDIAN);
+        IntVector bits = (IntVector) s.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** Round each lane to the nearest bf16 (ties to even), kept as f32; NaN becomes a quiet NaN. */
+    private static FloatVector roundToBf16(FloatVector v) {
+        IntVector bits = v.reinterpretAsInts();
+        IntVector lsb = bits.lanewise(VectorOperators.LSHR, 16).and(1);
+        IntVector rounded = bits.add(0x7FFF).add(lsb).and(0xFFFF0000);
+        IntVector quietNan = bits.or(0x0040_0000).and(0xFFFF0000);
+        VectorMask<Integer> nan = v.test(VectorOperators.IS_NAN).cast(I);
+        return rounded.blend(quietNan, nan).reinterpretAsFloats();
+    }
+
+    /** Math.rint per lane: for |v| < 2^23, (|v| + 2^23) - 2^23 rounds to nearest even; the sign is put back. */
+    private static FloatVector rint(FloatVector v) {
+        FloatVector a = v.abs();
+        FloatVector r = a.add(TWO_POW_23).sub(TWO_POW_23);
+        IntVector sign = v.reinterpretAsInts().and(0x8000_0000);
+        FloatVector signed = r.reinterpretAsInts().or(sign).reinterpretAsFloats();
+        // NaN, infinities and |v| >= 2^23 (already integral) pass through unchanged.
+        return v.blend(signed, a.lt(TWO_POW_23));
+    }
+}
