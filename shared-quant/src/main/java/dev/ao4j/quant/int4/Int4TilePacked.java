@@ -8,6 +8,8 @@ import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.qtensor.Int4TilePackedTo4dTensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
+import java.util.Arrays;
+import java.util.Set;
 
 /**
  * {@code Int4WeightOnlyConfig(int4_packing_format="tile_packed_to_4d")}: torchao's
@@ -35,7 +37,7 @@ public final class Int4TilePacked {
     /** K is padded to a multiple of this. */
     public static final int K_ALIGN = 1024;
     /** Group sizes the tinygemm kernel accepts. */
-    private static final java.util.Set<Integer> KERNEL_GROUP_SIZES = java.util.Set.of(32, 64, 128, 256);
+    private static final Set<Integer> KERNEL_GROUP_SIZES = Set.of(32, 64, 128, 256);
 
     private static final int K_TILE = 16;
     private static final int LANES = 32;
@@ -53,7 +55,7 @@ public final class Int4TilePacked {
      */
     public static Int4TilePackedTo4dTensor quantize(Tensor weight, int groupSize, DivMode mode, Int4Kernel kernel) {
         String what = "Int4TilePackedTo4dTensor weight";
-        Rows.requireFloat(what, weight, java.util.Set.of(DType.BF16));
+        Rows.requireFloat(what, weight, Set.of(DType.BF16));
         Rows.requireRank(what, weight, 2);
         if (!KERNEL_GROUP_SIZES.contains(groupSize)) {
             throw new InvalidConfigException(what + ": group_size must be one of 32, 64, 128, 256 (tinygemm"
@@ -77,7 +79,7 @@ public final class Int4TilePacked {
         float[] s = new float[groups];
         float[] z = new float[groups];
         for (long nt = 0; nt < nPad / N_TILE; nt++) {
-            java.util.Arrays.fill(rows, 0f);
+            Arrays.fill(rows, 0f);
             for (int r = 0; r < N_TILE; r++) {
                 long row = nt * N_TILE + r;
                 if (row < n) Rows.read(weight, row * k, rows, r * kPad, k);

@@ -7,6 +7,7 @@ import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.dtype.F16;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
+import java.util.Arrays;
 import java.util.Set;
 
 /** Row access and argument checks shared by the int4 entry points. */
@@ -81,7 +82,7 @@ final class Rows {
     /** torchao's block_size for groupwise quantization: 1 for every dim but the last. */
     static Shape groupBlock(int rank, int groupSize) {
         long[] d = new long[rank];
-        java.util.Arrays.fill(d, 1);
+        Arrays.fill(d, 1);
         d[rank - 1] = groupSize;
         return Shape.of(d);
     }

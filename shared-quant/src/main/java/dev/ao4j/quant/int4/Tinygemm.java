@@ -6,6 +6,8 @@ import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.TorchOps;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * torchao's tinygemm ("float zero point") primitives, groupwise along the last dimension (torchao-numerics §1.5):
@@ -95,12 +97,12 @@ public final class Tinygemm {
         float mid = GroupMath.tinygemmMid(quantMin, quantMax);
         long rows = x.shape().rows();
         Tensor q = Tensor.allocate(DType.I32, x.shape());
+        // qparams of another dtype are promoted: torch computes (x - low) / scale in the promoted dtype
+        DType opDt = promote(dt, qp.scale().dtype());
         float[] row = new float[k];
         for (long r = 0; r < rows; r++) {
             Rows.read(x, r * k, row, k);
             for (int j = 0; j < groups; j++) {
-                // qparams of another dtype are promoted: torch computes (x - low) in the promoted dtype
-                DType opDt = promote(dt, qp.scale().dtype());
                 float s = qp.scale().getFloat(r * groups + j);
                 float z = qp.zeroPoint().getFloat(r * groups + j);
                 float low = GroupMath.tinygemmLow(z, s, qp.scale().dtype(), mid);
@@ -174,8 +176,7 @@ public final class Tinygemm {
                 scale.setFloat(r * groups + j, s[j]);
                 zero.setFloat(r * groups + j, z[j]);
             }
-            java.lang.foreign.MemorySegment.copy(c, 0, codes.data(), java.lang.foreign.ValueLayout.JAVA_BYTE,
-                    r * k, k);
+            MemorySegment.copy(c, 0, codes.data(), ValueLayout.JAVA_BYTE, r * k, k);
         }
         return new Quantized(new TinygemmQParams(scale, zero, groupSize), codes);
     }
