@@ -90,7 +90,9 @@ public final class ModelConfig {
         JsonNode n = tree.get("architectures");
         if (n == null || n.isNull()) return List.of();
         Where w = child(where, "architectures");
-        if (!n.isArray()) throw new MalformedInputException("expected a list of strings but found " + n.getNodeType(), w);
+        if (!n.isArray()) {
+            throw new MalformedInputException("expected a list of strings but found " + n.getNodeType(), w);
+        }
         List<String> out = new ArrayList<>();
         for (int i = 0; i < n.size(); i++) {
             JsonNode e = n.get(i);

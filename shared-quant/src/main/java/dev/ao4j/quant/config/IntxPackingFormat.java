@@ -20,7 +20,7 @@ public enum IntxPackingFormat {
         this.wireValue = wireValue;
     }
 
-    /** The str-enum value torchao compares against, e.g. {@code "unpacked_to_int8"} (the member name is {@link #name()}). */
+    /** The str-enum value torchao compares against, e.g. {@code "unpacked_to_int8"} (the member name is name()). */
     public String wireValue() {
         return wireValue;
     }

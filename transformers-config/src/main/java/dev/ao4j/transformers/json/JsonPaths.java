@@ -2,7 +2,10 @@ package dev.ao4j.transformers.json;
 
 import dev.ao4j.quant.Where;
 
-/** Builds the dotted JSON paths ({@code quantization_config.quant_type.default._type}, {@code a[0].b}) in a {@link Where}. */
+/**
+ * Builds the dotted JSON paths ({@code quantization_config.quant_type.default._type}, {@code a[0].b}) that a
+ * {@link Where} carries.
+ */
 public final class JsonPaths {
     private JsonPaths() {}
 

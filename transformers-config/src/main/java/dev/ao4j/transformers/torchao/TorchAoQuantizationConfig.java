@@ -117,7 +117,8 @@ public record TorchAoQuantizationConfig(QuantConfig quantType, List<String> modu
      */
     public static TorchAoQuantizationConfig fromJson(JsonNode node, Where where) {
         ObjectNode o = TorchAoWire.object(node, where);
-        String method = TorchAoWire.string(TorchAoWire.required(o, "quant_method", where), child(where, "quant_method"));
+        String method = TorchAoWire.string(TorchAoWire.required(o, "quant_method", where),
+                child(where, "quant_method"));
         if (!method.equals(QUANT_METHOD)) {
             throw new UnsupportedFormatException("quant_method is '" + method + "'; only '" + QUANT_METHOD
                     + "' is a TorchAoConfig", child(where, "quant_method"));

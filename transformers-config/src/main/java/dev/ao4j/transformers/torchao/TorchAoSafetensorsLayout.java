@@ -9,6 +9,7 @@ import dev.ao4j.quant.MalformedInputException;
 import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.Where;
 import dev.ao4j.quant.config.Float8MMConfig;
+import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.KernelPreference;
 import dev.ao4j.quant.config.MappingType;
 import dev.ao4j.quant.dtype.DType;
@@ -25,6 +26,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ArrayNode;
@@ -88,7 +90,8 @@ public final class TorchAoSafetensorsLayout {
     // ---- writing ----------------------------------------------------------------------------------------------
 
     /**
-     * The flattened name of data field {@code field} of state-dict entry {@code key}: {@code <module>._<param>_<field>}.
+     * The flattened name of data field {@code field} of state-dict entry {@code key}:
+     * {@code <module>._<param>_<field>}.
      *
      * @throws InvalidConfigException if {@code key} has no dot (torchao splits it at the last dot)
      */
@@ -197,7 +200,7 @@ public final class TorchAoSafetensorsLayout {
     private static ObjectNode float8Kwargs(Float8Tensor.ActivationQuant k) {
         ObjectNode d = NODES.objectNode();
         d.set("float8_dtype", TorchAoWire.torchDtypeOrNull(k.float8Dtype()));
-        d.set("granularity", k.granularity() == null ? NODES.nullNode() : TorchAoWire.granularity(k.granularity(), false));
+        d.set("granularity", granularityOrNull(k.granularity()));
         d.set("mm_config", mmOrNull(k.mmConfig()));
         d.set("hp_value_lb", k.hpValueLb() == null ? NODES.nullNode() : NODES.numberNode(k.hpValueLb()));
         d.set("hp_value_ub", k.hpValueUb() == null ? NODES.nullNode() : NODES.numberNode(k.hpValueUb()));
@@ -207,11 +210,15 @@ public final class TorchAoSafetensorsLayout {
 
     private static ObjectNode int8Kwargs(Int8Tensor.ActivationQuant k) {
         ObjectNode d = NODES.objectNode();
-        d.set("granularity", k.granularity() == null ? NODES.nullNode() : TorchAoWire.granularity(k.granularity(), false));
+        d.set("granularity", granularityOrNull(k.granularity()));
         d.set("mapping_type", k.mappingType() == null ? NODES.nullNode()
                 : TorchAoWire.enumValue("MappingType", k.mappingType()));
         d.put("reduce_range", k.reduceRange());
         return TorchAoWire.envelope("QuantizeTensorToInt8Kwargs", null, d);
+    }
+
+    private static JsonNode granularityOrNull(Granularity g) {
+        return g == null ? NODES.nullNode() : TorchAoWire.granularity(g, false);
     }
 
     private static JsonNode shapeOrNull(Shape s) {
@@ -336,8 +343,8 @@ public final class TorchAoSafetensorsLayout {
                 a.known("act_quant_kwargs", "reduce_range", "block_size", "dtype");
                 Parts p = new Parts(type, parts, nw, List.of("qdata", "scale", "zero_point"));
                 Tensor qdata = p.get("qdata", DType.I8);
-                yield new Int8Tensor(qdata, p.get("scale", DType.F32, DType.BF16, DType.F16), p.get("zero_point", DType.I8),
-                        a.blockSize(qdata), a.dtype("dtype"),
+                yield new Int8Tensor(qdata, p.get("scale", DType.F32, DType.BF16, DType.F16),
+                        p.get("zero_point", DType.I8), a.blockSize(qdata), a.dtype("dtype"),
                         a.nullable("act_quant_kwargs", TorchAoSafetensorsLayout::int8Kwargs),
                         a.bool("reduce_range", false));
             }
@@ -347,7 +354,8 @@ public final class TorchAoSafetensorsLayout {
                 Tensor qdata = p.get("qdata", DType.I8);
                 int bits = TorchAoWire.intDtypeBits(a.required("target_dtype"), a.at("target_dtype"));
                 JsonNode aq = a.get("activation_quantization");
-                String actQuant = aq == null || aq.isNull() ? null : TorchAoWire.string(aq, a.at("activation_quantization"));
+                String actQuant = aq == null || aq.isNull() ? null
+                        : TorchAoWire.string(aq, a.at("activation_quantization"));
                 yield new IntxUnpackedToInt8Tensor(qdata, p.get("scale", DType.BF16, DType.F16, DType.F32),
                         p.get("zero_point", DType.I8, DType.I16, DType.I32, DType.I64), bits, a.blockSize(qdata),
                         a.dtype("dtype"), actQuant);
@@ -356,7 +364,8 @@ public final class TorchAoSafetensorsLayout {
                 a.known("activation_dtype", "block_size", "shape");
                 Parts p = new Parts(type, parts, nw, List.of("qdata", "scale", "zero_point"));
                 JsonNode ad = a.get("activation_dtype");
-                yield new Int4Tensor(p.get("qdata", DType.I8, DType.U8), p.get("scale", DType.BF16, DType.F16, DType.F32),
+                yield new Int4Tensor(p.get("qdata", DType.I8, DType.U8),
+                        p.get("scale", DType.BF16, DType.F16, DType.F32),
                         p.get("zero_point", DType.BF16, DType.F16, DType.F32), a.shape("block_size"), a.shape("shape"),
                         ad == null ? null : TorchAoWire.torchDtypeOrNull(ad, a.at("activation_dtype")));
             }
@@ -364,7 +373,8 @@ public final class TorchAoSafetensorsLayout {
                 a.known("block_size", "shape");
                 Parts p = new Parts(type, parts, nw, List.of("qdata", "scale_and_zero"));
                 yield new Int4TilePackedTo4dTensor(p.get("qdata", DType.I32),
-                        p.get("scale_and_zero", DType.BF16, DType.F16, DType.F32), a.shape("block_size"), a.shape("shape"));
+                        p.get("scale_and_zero", DType.BF16, DType.F16, DType.F32), a.shape("block_size"),
+                        a.shape("shape"));
             }
             default -> throw new IllegalStateException("SUPPORTED_TYPES lists " + type + " but unflatten has no case");
         };
@@ -417,8 +427,8 @@ public final class TorchAoSafetensorsLayout {
             List<String> known = List.of(names);
             for (String n : data.propertyNames()) {
                 if (!known.contains(n)) {
-                    throw new UnsupportedFormatException("unknown attribute '" + n + "' of " + type + "; known: " + known,
-                            at(n));
+                    throw new UnsupportedFormatException("unknown attribute '" + n + "' of " + type + "; known: "
+                            + known, at(n));
                 }
             }
         }
@@ -439,7 +449,7 @@ public final class TorchAoSafetensorsLayout {
             return child(where, name);
         }
 
-        <T> T nullable(String name, java.util.function.BiFunction<JsonNode, Where, T> decode) {
+        <T> T nullable(String name, BiFunction<JsonNode, Where, T> decode) {
             JsonNode n = data.get(name);
             return n == null || n.isNull() ? null : decode.apply(n, at(name));
         }

@@ -14,6 +14,7 @@ import dev.ao4j.quant.dtype.DType;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Function;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ArrayNode;
@@ -106,7 +107,7 @@ final class TorchAoWire {
     // ---- decoding ---------------------------------------------------------------------------------------------
 
     static String kind(JsonNode n) {
-        return n == null ? "nothing" : n.isNull() ? "null" : n.getNodeType().name().toLowerCase(java.util.Locale.ROOT)
+        return n == null ? "nothing" : n.isNull() ? "null" : n.getNodeType().name().toLowerCase(Locale.ROOT)
                 + " " + abbreviate(n.toString());
     }
 
@@ -134,7 +135,9 @@ final class TorchAoWire {
     }
 
     static boolean bool(JsonNode n, Where w) {
-        if (n == null || !n.isBoolean()) throw new MalformedInputException("expected true or false but found " + kind(n), w);
+        if (n == null || !n.isBoolean()) {
+            throw new MalformedInputException("expected true or false but found " + kind(n), w);
+        }
         return n.booleanValue();
     }
 
@@ -146,14 +149,14 @@ final class TorchAoWire {
     }
 
     static List<Integer> intList(JsonNode n, Where w) {
-        if (n == null || !n.isArray()) throw new MalformedInputException("expected a list of integers but found " + kind(n), w);
+        requireArray(n, w);
         List<Integer> out = new ArrayList<>();
         for (int i = 0; i < n.size(); i++) out.add(integer(n.get(i), index(w, i)));
         return out;
     }
 
     static long[] longArray(JsonNode n, Where w) {
-        if (n == null || !n.isArray()) throw new MalformedInputException("expected a list of integers but found " + kind(n), w);
+        requireArray(n, w);
         long[] out = new long[n.size()];
         for (int i = 0; i < n.size(); i++) {
             JsonNode e = n.get(i);
@@ -163,6 +166,12 @@ final class TorchAoWire {
             out[i] = e.longValue();
         }
         return out;
+    }
+
+    private static void requireArray(JsonNode n, Where w) {
+        if (n == null || !n.isArray()) {
+            throw new MalformedInputException("expected a list of integers but found " + kind(n), w);
+        }
     }
 
     /** The {@code _type} of an envelope, after checking the envelope has {@code _type} and {@code _data}. */
@@ -176,7 +185,8 @@ final class TorchAoWire {
     static void checkNestedVersion(ObjectNode o, Where w) {
         JsonNode v = o.get("_version");
         if (v != null && !(v.isIntegralNumber() && v.canConvertToInt() && v.intValue() == 1)) {
-            throw new UnsupportedFormatException("unsupported _version " + kind(v) + "; expected 1", child(w, "_version"));
+            throw new UnsupportedFormatException("unsupported _version " + kind(v) + "; expected 1",
+                    child(w, "_version"));
         }
     }
 
@@ -197,7 +207,8 @@ final class TorchAoWire {
         ObjectNode o = object(n, w);
         String type = envelopeType(o, w);
         if (!type.equals("torch.dtype")) {
-            throw new MalformedInputException("expected a torch.dtype value but found _type '" + type + "'", child(w, "_type"));
+            throw new MalformedInputException("expected a torch.dtype value but found _type '" + type + "'",
+                    child(w, "_type"));
         }
         return string(o.get("_data"), child(w, "_data"));
     }
@@ -206,7 +217,8 @@ final class TorchAoWire {
     static int intDtypeBits(JsonNode n, Where w) {
         String name = torchDtypeName(n, w);
         if (name.matches("int[1-8]")) return name.charAt(3) - '0';
-        throw new InvalidConfigException("expected torch.int1 .. torch.int8 but found torch." + name, child(w, "_data"));
+        throw new InvalidConfigException("expected torch.int1 .. torch.int8 but found torch." + name,
+                child(w, "_data"));
     }
 
     static <E extends Enum<E>> E enumEnvelope(JsonNode n, Where w, String enumClass, Class<E> cls) {
@@ -260,8 +272,8 @@ final class TorchAoWire {
         };
         for (String name : data.propertyNames()) {
             if (!fields.contains(name)) {
-                throw new InvalidConfigException("unknown field '" + name + "' for " + type + "; known fields: " + fields,
-                        child(dw, name));
+                throw new InvalidConfigException("unknown field '" + name + "' for " + type + "; known fields: "
+                        + fields, child(dw, name));
             }
         }
         try {
@@ -269,7 +281,8 @@ final class TorchAoWire {
                 case "PerTensor" -> new Granularity.PerTensor();
                 case "PerRow" -> data.has("dim") ? new Granularity.PerRow(integer(data.get("dim"), child(dw, "dim")))
                         : new Granularity.PerRow();
-                case "PerGroup" -> new Granularity.PerGroup(integer(required(data, "group_size", dw), child(dw, "group_size")));
+                case "PerGroup" -> new Granularity.PerGroup(
+                        integer(required(data, "group_size", dw), child(dw, "group_size")));
                 case "PerAxis" -> new Granularity.PerAxis(integer(required(data, "axis", dw), child(dw, "axis")));
                 default -> new Granularity.PerBlock(intList(required(data, "block_size", dw), child(dw, "block_size")));
             };
@@ -282,7 +295,8 @@ final class TorchAoWire {
         ObjectNode o = object(n, w);
         String type = envelopeType(o, w);
         if (!type.equals("Float8MMConfig")) {
-            throw new MalformedInputException("expected a Float8MMConfig value but found _type '" + type + "'", child(w, "_type"));
+            throw new MalformedInputException("expected a Float8MMConfig value but found _type '" + type + "'",
+                    child(w, "_type"));
         }
         checkNestedVersion(o, w);
         Where dw = child(w, "_data");
@@ -290,8 +304,8 @@ final class TorchAoWire {
         List<String> fields = List.of("emulate", "use_fast_accum", "pad_inner_dim");
         for (String name : data.propertyNames()) {
             if (!fields.contains(name)) {
-                throw new InvalidConfigException("unknown field '" + name + "' for Float8MMConfig; known fields: " + fields,
-                        child(dw, name));
+                throw new InvalidConfigException("unknown field '" + name + "' for Float8MMConfig; known fields: "
+                        + fields, child(dw, name));
             }
         }
         // NamedTuple defaults are all False.
