@@ -54,6 +54,17 @@ public final class Recipes {
         };
     }
 
+    /**
+     * Config fields a Python user passes as plain strings for this config, which torchao then stores as bare
+     * strings instead of enum envelopes: torchao's own int4 tile-packed recipe is written
+     * {@code Int4WeightOnlyConfig(..., int4_packing_format="tile_packed_to_4d")}, so its config.json says
+     * {@code "tile_packed_to_4d"}.
+     */
+    public static java.util.Set<String> bareEnumFields(QuantConfig config) {
+        return config instanceof Int4WeightOnlyConfig c && c.int4PackingFormat() == Int4PackingFormat.TILE_PACKED_TO_4D
+                ? java.util.Set.of("int4_packing_format") : java.util.Set.of();
+    }
+
     private static int groupSize(String recipe, String digits) {
         int g = Integer.parseInt(digits);
         if (!Int4WeightOnlyConfig.GROUP_SIZES.contains(g)) {

@@ -1,0 +1,31 @@
+package dev.ao4j.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code ao4j} command line: quantize, inspect and benchmark models. */
+@Command(name = "ao4j", mixinStandardHelpOptions = true, versionProvider = Ao4j.Version.class,
+        description = "TorchAO-exact model quantization for the JVM.",
+        subcommands = {QuantizeCommand.class, InspectCommand.class, BenchCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Ao4j {
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the CLI and returns its exit code (tests call this; only {@link #main} exits). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Ao4j());
+        cli.setExecutionExceptionHandler(ExitCodes::handle);
+        return cli.execute(args);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Ao4j.class.getPackage().getImplementationVersion();
+            return new String[] {"ao4j " + (v == null ? "development build" : v)};
+        }
+    }
+}

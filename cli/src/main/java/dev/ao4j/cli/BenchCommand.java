@@ -1,0 +1,103 @@
+package dev.ao4j.cli;
+
+import dev.ao4j.quant.affine.Kernel;
+import dev.ao4j.quant.config.QuantConfig;
+import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.pipeline.Recipes;
+import dev.ao4j.quant.pipeline.WeightQuantizer;
+import dev.ao4j.quant.pipeline.WeightQuantizers;
+import dev.ao4j.quant.qtensor.QuantizedTensor;
+import dev.ao4j.quant.tensor.Shape;
+import dev.ao4j.quant.tensor.Tensor;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Quantize throughput per recipe (GB/s of bf16 input), reference loops vs Vector API kernels, "
+                + "measured in this process on a synthetic N(0, 0.05^2) bf16 weight.", ""},
+        footer = {"", "Example:", "  ao4j bench --rows 4096 --cols 4096 --recipe int8wo --recipe int4wo-128"})
+final class BenchCommand implements Callable<Integer> {
+    static final List<String> DEFAULT_RECIPES = List.of("int4wo-128", "int4wo-128-plain", "int8wo", "int8dq",
+            "8da4w-32", "fp8wo", "fp8dq-row", "fp8dq-tensor");
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--recipe", paramLabel = "RECIPE", description = "Recipes to measure (default: all).")
+    List<String> recipes = new ArrayList<>();
+
+    @Option(names = "--rows", defaultValue = "4096", description = "Weight rows N (default: ${DEFAULT-VALUE}).")
+    int rows;
+
+    @Option(names = "--cols", defaultValue = "4096", description = "Weight columns K (default: ${DEFAULT-VALUE}).")
+    int cols;
+
+    @Option(names = "--warmup", defaultValue = "3", description = "Untimed runs per kernel (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--runs", defaultValue = "5", description = "Timed runs per kernel (default: ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        Tensor w = randomBf16(rows, cols, 42);
+        double gb = w.byteSize() / 1e9;
+        out.printf(Locale.ROOT, "# bf16 weight [%d, %d] = %.1f MB; median of %d runs after %d warm-up; %s, %d cpus%n",
+                rows, cols, w.byteSize() / 1e6, runs, warmup, System.getProperty("java.vm.version"),
+                Runtime.getRuntime().availableProcessors());
+        out.println("| recipe | reference GB/s | vector GB/s | speed-up |");
+        out.println("|---|---:|---:|---:|");
+        for (String recipe : recipes.isEmpty() ? DEFAULT_RECIPES : recipes) {
+            QuantConfig config = Recipes.config(recipe);
+            double ref = gb / medianSeconds(WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL,
+                    Kernel.REFERENCE), w);
+            double vec = gb / medianSeconds(WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL,
+                    Kernel.VECTOR), w);
+            out.printf(Locale.ROOT, "| %s | %.3f | %.3f | %.2fx |%n", recipe, ref, vec, vec / ref);
+            out.flush();
+        }
+        return 0;
+    }
+
+    private double medianSeconds(WeightQuantizer q, Tensor w) {
+        for (int i = 0; i < warmup; i++) consume(q.quantize(w));
+        double[] t = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long t0 = System.nanoTime();
+            consume(q.quantize(w));
+            t[i] = (System.nanoTime() - t0) / 1e9;
+        }
+        Arrays.sort(t);
+        return t[runs / 2];
+    }
+
+    private static long sink;
+
+    /** Reads one byte of every part so the work cannot be optimised away. */
+    private static void consume(QuantizedTensor q) {
+        for (QuantizedTensor.Part p : q.parts()) sink += p.tensor().getByte(0);
+    }
+
+    static Tensor randomBf16(int rows, int cols, long seed) {
+        Tensor t = Tensor.allocate(DType.BF16, Shape.of(rows, cols));
+        SplittableRandom r = new SplittableRandom(seed);
+        long n = t.numel();
+        for (long i = 0; i < n; i++) {
+            // Box-Muller: N(0, 0.05^2), like a Linear weight
+            double u = r.nextDouble(), v = r.nextDouble();
+            t.setFloat(i, (float) (0.05 * Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * v)));
+        }
+        return t;
+    }
+}

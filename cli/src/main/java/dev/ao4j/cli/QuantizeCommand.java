@@ -1,0 +1,166 @@
+package dev.ao4j.cli;
+
+import dev.ao4j.quant.InvalidConfigException;
+import dev.ao4j.quant.Where;
+import dev.ao4j.quant.affine.Kernel;
+import dev.ao4j.quant.config.QuantConfig;
+import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.pipeline.ModuleSelector;
+import dev.ao4j.quant.pipeline.QuantReport;
+import dev.ao4j.quant.pipeline.Quantizer;
+import dev.ao4j.quant.pipeline.Recipe;
+import dev.ao4j.quant.pipeline.Recipes;
+import dev.ao4j.quant.pipeline.TensorResult;
+import dev.ao4j.quant.pipeline.WeightQuantizers;
+import dev.ao4j.safetensors.ShardedCheckpoint;
+import dev.ao4j.transformers.ModelConfig;
+import dev.ao4j.transformers.pack.TorchAoPackageWriter;
+import dev.ao4j.transformers.torchao.TorchAoQuantizationConfig;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "quantize", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Quantize a Hugging Face model with TorchAO-exact numerics into a package that transformers "
+                + "+ torchao load.", ""},
+        footer = {"", "Examples:",
+                "  ao4j quantize --recipe int4wo-128 --out out/tiny-int4      (the bundled default model)",
+                "  ao4j quantize ~/models/Llama-3.2-1B --recipe fp8dq-row --out Llama-3.2-1B-fp8",
+                "  ao4j quantize MODEL --recipe 8da4w-32 --modules-to-not-convert mlp.down_proj --out DIR"})
+final class QuantizeCommand implements Callable<Integer> {
+    static final String DEFAULT_MODEL = "models/ao4j-tiny-llama";
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL_DIR",
+            description = "Model directory (config.json + model.safetensors or a sharded index). "
+                    + "Default: the bundled " + DEFAULT_MODEL + ".")
+    Path model;
+
+    @Option(names = "--recipe", required = true, paramLabel = "RECIPE",
+            description = "int4wo-<g>, int4wo-<g>-plain, int8wo, int8dq, 8da4w-<g>, fp8wo, fp8dq-row, fp8dq-tensor")
+    String recipe;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Output package directory. Default: <model>-<recipe>.")
+    Path out;
+
+    @Option(names = "--force", description = "Replace the output directory if it exists (once the new one is complete).")
+    boolean force;
+
+    @Option(names = "--modules-to-not-convert", paramLabel = "MODULE", split = ",",
+            description = "Modules to keep in high precision: a name, a dotted suffix, or re:REGEX. Repeatable.")
+    List<String> modulesToNotConvert = new ArrayList<>();
+
+    @Option(names = "--division", paramLabel = "cuda|cpu", defaultValue = "cuda",
+            description = "Which device's scalar-division rounding to reproduce (default: ${DEFAULT-VALUE}).")
+    String division;
+
+    @Option(names = "--kernel", paramLabel = "vector|reference", defaultValue = "vector",
+            description = "CPU kernels: Vector API or the plain reference loops (bit-identical; default: ${DEFAULT-VALUE}).")
+    String kernel;
+
+    @Option(names = "--max-shard-size", paramLabel = "SIZE", defaultValue = "5GB",
+            description = "Largest safetensors shard, e.g. 5GB, 500MB (default: ${DEFAULT-VALUE}).")
+    String maxShardSize;
+
+    @Option(names = "--no-error-report", description = "Skip the per-layer SQNR measurement (faster).")
+    boolean noErrorReport;
+
+    @Option(names = "--quiet", description = "No progress on stderr.")
+    boolean quiet;
+
+    @Override
+    public Integer call() {
+        Path modelDir = model != null ? model : defaultModel();
+        Path configFile = modelDir.resolve(ModelConfig.FILE_NAME);
+        if (!Files.isRegularFile(configFile)) {
+            throw new InvalidConfigException("not a model directory: no " + ModelConfig.FILE_NAME + " in it",
+                    Where.file(modelDir));
+        }
+        ModelConfig config = ModelConfig.read(configFile);
+        if (config.quantizationConfigJson().isPresent()) {
+            throw new InvalidConfigException("the model is already quantized (config.json has a quantization_config)",
+                    Where.json(configFile, "quantization_config"));
+        }
+        QuantConfig quantConfig = Recipes.config(recipe);
+        Recipe r = new Recipe(recipe, quantConfig, new ModuleSelector(modulesToNotConvert, false),
+                WeightQuantizers.forConfig(quantConfig, divMode(), kernelChoice()), !noErrorReport);
+        TorchAoQuantizationConfig hfConfig = TorchAoQuantizationConfig.of(quantConfig)
+                .withModulesToNotConvert(modulesToNotConvert.isEmpty() ? null : List.copyOf(modulesToNotConvert))
+                .withBareEnumFields(Recipes.bareEnumFields(quantConfig));
+        Path outDir = out != null ? out : Path.of(modelDir.toAbsolutePath().normalize().getFileName() + "-" + recipe);
+        PrintWriter err = spec.commandLine().getErr();
+        QuantReport report;
+        try (ShardedCheckpoint source = ShardedCheckpoint.open(modelDir);
+             TorchAoPackageWriter sink = TorchAoPackageWriter.create(modelDir, config, hfConfig, outDir,
+                     Sizes.parse(maxShardSize, "--max-shard-size"), force)) {
+            report = Quantizer.quantize(source, r, sink, quiet ? dev.ao4j.quant.pipeline.QuantListener.NONE
+                    : new ProgressListener(err, System.console() != null));
+        }
+        printSummary(spec.commandLine().getOut(), report, outDir);
+        return 0;
+    }
+
+    private static Path defaultModel() {
+        Path home = Path.of(System.getProperty("ao4j.home", "."));
+        return home.resolve(DEFAULT_MODEL);
+    }
+
+    private DivMode divMode() {
+        return switch (division.toLowerCase(Locale.ROOT)) {
+            case "cuda" -> DivMode.CUDA_RECIPROCAL;
+            case "cpu" -> DivMode.TRUE_DIV;
+            default -> throw new InvalidConfigException("--division must be cuda or cpu but was '" + division + "'");
+        };
+    }
+
+    private Kernel kernelChoice() {
+        return switch (kernel.toLowerCase(Locale.ROOT)) {
+            case "vector" -> Kernel.VECTOR;
+            case "reference" -> Kernel.REFERENCE;
+            default -> throw new InvalidConfigException("--kernel must be vector or reference but was '" + kernel + "'");
+        };
+    }
+
+    static void printSummary(PrintWriter out, QuantReport r, Path outDir) {
+        double seconds = r.nanos() / 1e9;
+        out.printf(Locale.ROOT, "wrote %s%n", outDir.toAbsolutePath().normalize());
+        out.printf(Locale.ROOT, "recipe %s: %d of %d tensors quantized, %s -> %s in %.2f s (%.3f GB/s of input)%n",
+                r.recipe(), r.quantizedCount(), r.tensors().size(), Sizes.human(r.inputBytes()),
+                Sizes.human(r.outputBytes()), seconds, r.inputBytes() / 1e9 / Math.max(seconds, 1e-9));
+        double min = Double.POSITIVE_INFINITY, sum = 0;
+        int n = 0;
+        String worst = null;
+        for (TensorResult t : r.tensors()) {
+            if (t.quantized() && !Double.isNaN(t.sqnrDb())) {
+                if (t.sqnrDb() < min) {
+                    min = t.sqnrDb();
+                    worst = t.name();
+                }
+                sum += t.sqnrDb();
+                n++;
+            }
+        }
+        if (n > 0) {
+            out.printf(Locale.ROOT, "weight SQNR: mean %.2f dB, min %.2f dB (%s)%n", sum / n, min, worst);
+        }
+        long kept = r.tensors().stream().filter(t -> !t.quantized() && t.shape().rank() == 2).count();
+        if (kept > 0) {
+            out.println("kept in high precision:");
+            for (TensorResult t : r.tensors()) {
+                if (!t.quantized() && t.shape().rank() == 2) out.printf("  %s: %s%n", t.name(), t.skipReason());
+            }
+        }
+        out.println("per-tensor details: " + outDir.resolve(TorchAoPackageWriter.REPORT_FILE));
+    }
+}
