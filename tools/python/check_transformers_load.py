@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load ao4j packages in real transformers (+ torchao) and compare them with torchao's own golden checkpoints.
 
-usage: check_transformers_load.py --golden GOLDEN_LLAMA_DIR [--torchao-path DIR] [--out report.json] VARIANT=OUR_DIR ...
+usage: check_transformers_load.py --golden GOLDEN_LLAMA_DIR [--torchao-path DIR] [--out report.json] VARIANT[#LABEL]=OUR_DIR ...
 GOLDEN_LLAMA_DIR holds bf16/, <variant>/ (what torchao itself wrote) and logits.safetensors (reference logits for
 input_ids in its metadata). For each VARIANT=OUR_DIR this script
   1. compares every tensor of OUR_DIR with the golden <variant> checkpoint, byte for byte (and the torchao metadata);
@@ -41,8 +41,9 @@ def main():
         ids = json.loads(h.metadata()['input_ids'])
     input_ids = torch.tensor([ids], device='cuda')
     for pair in a.pairs:
-        variant, ours = pair.split('=', 1)
-        r = report['variants'][variant] = {'dir': ours}
+        label, ours = pair.split('=', 1)
+        variant = label.split('#', 1)[0]  # 'int8wo#sharded' compares with the golden 'int8wo'
+        r = report['variants'][label] = {'dir': ours}
         try:
             ot, om = load_all(ours)
             gdir = os.path.join(a.golden, variant)
@@ -54,7 +55,11 @@ def main():
                 r['tensors_differing_from_golden'] = diff
                 r['extra_tensors'] = [k for k in ot if k not in gt]
                 r['metadata_differing_from_golden'] = [k for k in gm if k != 'format' and gm.get(k) != om.get(k)]
-            m = transformers.AutoModelForCausalLM.from_pretrained(ours, device_map='cuda', dtype=torch.bfloat16)
+            try:
+                m = transformers.AutoModelForCausalLM.from_pretrained(ours, device_map='cuda', dtype=torch.bfloat16)
+            except (ImportError, ValueError) as e:  # device_map needs accelerate
+                r['device_map_unavailable'] = str(e)[:200]
+                m = transformers.AutoModelForCausalLM.from_pretrained(ours, dtype=torch.bfloat16).to('cuda')
             r['q_proj_weight_class'] = type(m.model.layers[0].self_attn.q_proj.weight).__name__
             with torch.no_grad():
                 lg = m(input_ids).logits.float().cpu()
