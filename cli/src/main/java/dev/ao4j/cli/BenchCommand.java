@@ -1,9 +1,9 @@
 package dev.ao4j.cli;
 
-import dev.ao4j.quant.affine.Kernel;
 import dev.ao4j.quant.config.QuantConfig;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.pipeline.Recipes;
 import dev.ao4j.quant.pipeline.WeightQuantizer;
 import dev.ao4j.quant.pipeline.WeightQuantizers;

@@ -2,9 +2,9 @@ package dev.ao4j.cli;
 
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.Where;
-import dev.ao4j.quant.affine.Kernel;
 import dev.ao4j.quant.config.QuantConfig;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.pipeline.ModuleSelector;
 import dev.ao4j.quant.pipeline.QuantReport;
 import dev.ao4j.quant.pipeline.Quantizer;

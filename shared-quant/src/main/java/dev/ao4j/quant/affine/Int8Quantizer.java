@@ -5,6 +5,7 @@ import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.MappingType;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Int8Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;

@@ -1,6 +1,7 @@
 package dev.ao4j.quant.affine;
 
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.tensor.Tensor;
 
 /**

@@ -7,6 +7,7 @@ import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.KernelPreference;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Float8Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
@@ -96,7 +97,7 @@ public final class Float8Quantizer {
      * of shape {@code [d_i / b_i ...]}.
      */
     public static Tensor chooseScale(Tensor hp, Shape blockSize, DType float8Dtype, Float hpValueLb, Float hpValueUb,
-                                     DivMode mode, Float8Kernel kernel) {
+                                     DivMode mode, Kernel kernel) {
         checkInput(hp);
         Fp8Format fmt = Fp8Format.of(float8Dtype);
         BlockLayout layout = BlockLayout.of(hp.shape(), blockSize);
@@ -111,7 +112,7 @@ public final class Float8Quantizer {
      * tensor's rank with each dim dividing the tensor's; each scale covers its block.
      */
     public static Tensor quantizeWithScale(Tensor hp, Tensor scale, DType float8Dtype, DivMode mode,
-                                           Float8Kernel kernel) {
+                                           Kernel kernel) {
         checkInput(hp);
         Fp8Format fmt = Fp8Format.of(float8Dtype);
         if (scale.dtype() != DType.F32) {
@@ -129,7 +130,7 @@ public final class Float8Quantizer {
      */
     public record Float8Data(Tensor qdata, Tensor scale, Shape blockSize) {}
 
-    public static Float8Data quantize(Tensor hp, Float8Spec spec, DivMode mode, Float8Kernel kernel) {
+    public static Float8Data quantize(Tensor hp, Float8Spec spec, DivMode mode, Kernel kernel) {
         checkInput(hp);
         Fp8Format fmt = Fp8Format.of(spec.float8Dtype());
         Shape blockSize = blockSize(hp.shape(), spec.granularity());
@@ -150,7 +151,7 @@ public final class Float8Quantizer {
      */
     public static Float8Tensor fromHighPrecision(Tensor hp, Float8Spec spec, Float8MMConfig mmConfig,
                                                  Float8Tensor.ActivationQuant activationQuant,
-                                                 KernelPreference kernelPreference, DivMode mode, Float8Kernel kernel) {
+                                                 KernelPreference kernelPreference, DivMode mode, Kernel kernel) {
         if (kernelPreference == KernelPreference.MSLK) {
             throw new InvalidConfigException("KernelPreference.MSLK quantizes with MSLK's Triton kernel, whose scales "
                     + "differ from torch's; ao4j implements the torch path (AUTO without MSLK, TORCH)");
@@ -165,7 +166,7 @@ public final class Float8Quantizer {
      * activation ([tokens, K] or any rank; PerRow is per token, PerBlock [1, 128] per token per 128 channels).
      */
     public static Float8Tensor quantizeActivation(Tensor activation, Float8Tensor.ActivationQuant aq, DivMode mode,
-                                                  Float8Kernel kernel) {
+                                                  Kernel kernel) {
         Float8Spec spec = new Float8Spec(aq.float8Dtype(), aq.granularity(), aq.hpValueLb(), aq.hpValueUb());
         return fromHighPrecision(activation, spec, aq.mmConfig(), null, aq.kernelPreference(), mode, kernel);
     }
@@ -226,7 +227,7 @@ public final class Float8Quantizer {
     }
 
     private static Tensor quantize(Tensor hp, BlockLayout layout, int[] scaleBits, Fp8Format fmt, DivMode mode,
-                                   Float8Kernel kernel) {
+                                   Kernel kernel) {
         Tensor q = Tensor.allocate(fmt.dtype, hp.shape());
         switch (kernel) {
             case REFERENCE -> Float8Reference.quantizeRows(hp, layout, scaleBits, fmt, mode, q.data(), 0,
@@ -238,7 +239,7 @@ public final class Float8Quantizer {
 
     /** Scale per block as f32 bits: amax, optional clamp, scalar division in the input dtype, widened to f32. */
     static int[] scaleBits(Tensor hp, BlockLayout layout, Fp8Format fmt, Float lb, Float ub, DivMode mode,
-                           Float8Kernel kernel) {
+                           Kernel kernel) {
         int[] amax = switch (kernel) {
             case REFERENCE -> Float8Reference.blockAbsMax(hp, layout);
             case VECTOR -> Float8Vector.blockAbsMax(hp, layout);

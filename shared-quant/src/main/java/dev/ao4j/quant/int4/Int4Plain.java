@@ -3,6 +3,7 @@ package dev.ao4j.quant.int4;
 import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Int4Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
@@ -26,9 +27,9 @@ import dev.ao4j.quant.tensor.Tensor;
 public final class Int4Plain {
     private Int4Plain() {}
 
-    /** {@code Int4Tensor.from_hp(weight, [1, groupSize])} using the {@link Int4Kernel#VECTOR} kernel. */
+    /** {@code Int4Tensor.from_hp(weight, [1, groupSize])} using the {@link Kernel#VECTOR} kernel. */
     public static Int4Tensor quantize(Tensor weight, int groupSize, DivMode mode) {
-        return quantize(weight, groupSize, mode, Int4Kernel.VECTOR);
+        return quantize(weight, groupSize, mode, Kernel.VECTOR);
     }
 
     /**
@@ -36,7 +37,7 @@ public final class Int4Plain {
      * {@code [N, K]} or 3 {@code [E, N, K]}; {@code K} even and divisible by {@code groupSize}. The result's
      * activation dtype is bf16 (weight-only: MSLK's bf16 x int4 kernel).
      */
-    public static Int4Tensor quantize(Tensor weight, int groupSize, DivMode mode, Int4Kernel kernel) {
+    public static Int4Tensor quantize(Tensor weight, int groupSize, DivMode mode, Kernel kernel) {
         String what = "Int4Tensor (plain) weight";
         Rows.requireFloat(what, weight, Rows.FLOAT_INPUTS);
         Rows.requireRank(what, weight, 2, 3);
@@ -62,7 +63,7 @@ public final class Int4Plain {
         float[] s = new float[groups];
         float[] z = new float[groups];
         byte[] u = new byte[k];
-        GroupKernel impl = kernel.impl();
+        GroupKernel impl = GroupKernel.of(kernel);
         for (long e = 0; e < experts; e++) {
             for (long r = 0; r < n; r++) {
                 long flatRow = e * n + r;

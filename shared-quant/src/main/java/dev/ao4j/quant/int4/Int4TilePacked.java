@@ -5,6 +5,7 @@ import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.dtype.Bf16;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Int4TilePackedTo4dTensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
@@ -42,9 +43,9 @@ public final class Int4TilePacked {
     private static final int K_TILE = 16;
     private static final int LANES = 32;
 
-    /** {@code Int4TilePackedTo4dTensor.from_hp(weight, [1, groupSize])} with the {@link Int4Kernel#VECTOR} kernel. */
+    /** {@code Int4TilePackedTo4dTensor.from_hp(weight, [1, groupSize])} with the {@link Kernel#VECTOR} kernel. */
     public static Int4TilePackedTo4dTensor quantize(Tensor weight, int groupSize, DivMode mode) {
-        return quantize(weight, groupSize, mode, Int4Kernel.VECTOR);
+        return quantize(weight, groupSize, mode, Kernel.VECTOR);
     }
 
     /**
@@ -53,7 +54,7 @@ public final class Int4TilePacked {
      * GPU, so {@code mode} is normally {@link DivMode#CUDA_RECIPROCAL}. Rows are processed one n-tile (8 rows)
      * at a time, so memory stays at a few rows of K' beyond the result.
      */
-    public static Int4TilePackedTo4dTensor quantize(Tensor weight, int groupSize, DivMode mode, Int4Kernel kernel) {
+    public static Int4TilePackedTo4dTensor quantize(Tensor weight, int groupSize, DivMode mode, Kernel kernel) {
         String what = "Int4TilePackedTo4dTensor weight";
         Rows.requireFloat(what, weight, Set.of(DType.BF16));
         Rows.requireRank(what, weight, 2);
@@ -72,7 +73,7 @@ public final class Int4TilePacked {
         Tensor qdata = Tensor.allocate(DType.I32, Shape.of(nPad / N_TILE, kTilesOuter, LANES, words));
         Tensor scaleAndZero = Tensor.allocate(DType.BF16, Shape.of(groups, nPad, 2));
         float eps = Tinygemm.defaultEps(DType.BF16);
-        GroupKernel impl = kernel.impl();
+        GroupKernel impl = GroupKernel.of(kernel);
 
         float[] rows = new float[N_TILE * kPad];
         byte[] codes = new byte[N_TILE * kPad];

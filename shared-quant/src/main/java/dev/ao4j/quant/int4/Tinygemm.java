@@ -3,6 +3,7 @@ package dev.ao4j.quant.int4;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.numerics.TorchOps;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
@@ -154,7 +155,7 @@ public final class Tinygemm {
      * Equal to {@link #chooseQParams(Tensor, int, DivMode)} followed by {@link #quantize(Tensor, TinygemmQParams)},
      * with the codes as U8.
      */
-    public static Quantized quantizeWithQParams(Tensor x, int groupSize, DivMode mode, Int4Kernel kernel) {
+    public static Quantized quantizeWithQParams(Tensor x, int groupSize, DivMode mode, Kernel kernel) {
         DType dt = checkedDtype(x);
         int k = Rows.lastDim("tinygemm quantize", x);
         int groups = Rows.groups("tinygemm quantize", k, groupSize);
@@ -168,7 +169,7 @@ public final class Tinygemm {
         float[] s = new float[groups];
         float[] z = new float[groups];
         byte[] c = new byte[k];
-        GroupKernel impl = kernel.impl();
+        GroupKernel impl = GroupKernel.of(kernel);
         for (long r = 0; r < rows; r++) {
             Rows.read(x, r * k, row, k);
             impl.tinygemm(row, 0, k, groupSize, dt, mode, eps, s, z, 0, c, 0);

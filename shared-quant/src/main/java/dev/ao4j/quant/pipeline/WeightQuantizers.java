@@ -4,7 +4,6 @@ import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.affine.Int8Quantizer;
 import dev.ao4j.quant.affine.IntxQuantizer;
 import dev.ao4j.quant.affine.IntxWeightSpec;
-import dev.ao4j.quant.affine.Kernel;
 import dev.ao4j.quant.config.Float8DynamicActivationFloat8WeightConfig;
 import dev.ao4j.quant.config.Float8WeightOnlyConfig;
 import dev.ao4j.quant.config.Granularity;
@@ -16,13 +15,12 @@ import dev.ao4j.quant.config.IntxChooseQParamsAlgorithm;
 import dev.ao4j.quant.config.IntxPackingFormat;
 import dev.ao4j.quant.config.QuantConfig;
 import dev.ao4j.quant.dtype.DType;
-import dev.ao4j.quant.float8.Float8Kernel;
 import dev.ao4j.quant.float8.Float8Quantizer;
 import dev.ao4j.quant.float8.Float8Spec;
-import dev.ao4j.quant.int4.Int4Kernel;
 import dev.ao4j.quant.int4.Int4Plain;
 import dev.ao4j.quant.int4.Int4TilePacked;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Float8Tensor;
 import dev.ao4j.quant.qtensor.Int4Tensor;
 import dev.ao4j.quant.qtensor.Int4TilePackedTo4dTensor;
@@ -68,17 +66,17 @@ public final class WeightQuantizers {
 
     private static WeightQuantizer int4(Int4WeightOnlyConfig c, DivMode divMode, Kernel kernel) {
         int g = c.groupSize();
-        Int4Kernel k = kernel == Kernel.VECTOR ? Int4Kernel.VECTOR : Int4Kernel.REFERENCE;
         return switch (c.int4PackingFormat()) {
             case PLAIN -> new Impl(shape -> lastDimMultiple(shape, g, "group_size"), Set.of(DType.BF16, DType.F16,
-                    DType.F32), w -> Int4Plain.quantize(w, g, divMode, k), q -> Int4Plain.dequantize((Int4Tensor) q));
+                    DType.F32), w -> Int4Plain.quantize(w, g, divMode, kernel),
+                    q -> Int4Plain.dequantize((Int4Tensor) q));
             case TILE_PACKED_TO_4D -> {
                 if (c.int4TilePackedNtile() != Int4TilePacked.N_TILE) {
                     throw new UnsupportedFormatException("Int4WeightOnlyConfig.int4_tile_packed_ntile "
                             + c.int4TilePackedNtile() + " (ROCm) is not supported; supported: " + Int4TilePacked.N_TILE);
                 }
                 yield new Impl(shape -> lastDimMultiple(shape, g, "group_size"), Set.of(DType.BF16),
-                        w -> Int4TilePacked.quantize(w, g, divMode, k),
+                        w -> Int4TilePacked.quantize(w, g, divMode, kernel),
                         q -> Int4TilePacked.dequantize((Int4TilePackedTo4dTensor) q));
             }
             default -> throw new UnsupportedFormatException("Int4WeightOnlyConfig.int4_packing_format "
@@ -112,13 +110,12 @@ public final class WeightQuantizers {
     private static WeightQuantizer float8(Float8Spec spec, dev.ao4j.quant.config.Float8MMConfig mm,
                                           Float8Tensor.ActivationQuant act, boolean dynamic, DivMode divMode,
                                           Kernel kernel) {
-        Float8Kernel k = kernel == Kernel.VECTOR ? Float8Kernel.VECTOR : Float8Kernel.REFERENCE;
         // torchao's dynamic fp8 config leaves weights with N or K not a multiple of 16 alone (its fp8 GEMMs need it)
         ShapeRule rule = dynamic ? shape -> shape.dim(0) % 16 != 0 || shape.dim(1) % 16 != 0
                 ? "shape " + shape + " not a multiple of 16 in both dims (fp8 GEMM requirement)" : null : shape -> null;
         Set<DType> dtypes = spec.granularity() instanceof Granularity.PerRow ? Set.of(DType.BF16) : HIGH_PRECISION;
         return new Impl(rule, dtypes, w -> Float8Quantizer.fromHighPrecision(w, spec, mm, act,
-                dev.ao4j.quant.config.KernelPreference.AUTO, divMode, k),
+                dev.ao4j.quant.config.KernelPreference.AUTO, divMode, kernel),
                 q -> Float8Quantizer.dequantize((Float8Tensor) q, DType.F32, divMode));
     }
 

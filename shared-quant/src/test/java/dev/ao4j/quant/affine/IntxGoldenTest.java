@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.MappingType;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import java.util.stream.Stream;

@@ -7,6 +7,7 @@ import dev.ao4j.quant.config.Float8MMConfig;
 import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.KernelPreference;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Float8Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
@@ -46,7 +47,7 @@ class Float8GoldenTest {
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
         for (Float8Golden.Case c : Float8Golden.cases()) {
-            for (Float8Kernel k : Float8Kernel.values()) out.add(Arguments.of(c, k));
+            for (Kernel k : Kernel.values()) out.add(Arguments.of(c, k));
         }
         return out.stream();
     }
@@ -68,7 +69,7 @@ class Float8GoldenTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
-    void matchesTorchao(Float8Golden.Case c, Float8Kernel kernel) {
+    void matchesTorchao(Float8Golden.Case c, Kernel kernel) {
         if (c.family().equals("prim")) {
             checkPrimitive(c, kernel);
         } else {
@@ -76,7 +77,7 @@ class Float8GoldenTest {
         }
     }
 
-    private static void checkPrimitive(Float8Golden.Case c, Float8Kernel kernel) {
+    private static void checkPrimitive(Float8Golden.Case c, Kernel kernel) {
         Tensor x = golden.input(c.params().get("input").asString());
         DType fp8 = c.outputs().get("q").dtype();
         Shape block = c.params().has("block_size") ? shape(c.params().get("block_size")) : blockFromId(c.id(), x);
@@ -110,7 +111,7 @@ class Float8GoldenTest {
         };
     }
 
-    private static void checkFloat8Tensor(Float8Golden.Case c, Float8Kernel kernel) {
+    private static void checkFloat8Tensor(Float8Golden.Case c, Kernel kernel) {
         Tensor w = golden.input(c.params().get("input").asString());
         var info = c.info().get("weight");
         assertEquals("Float8Tensor", info.get("class").asString());

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
 import java.util.ArrayList;
@@ -16,7 +17,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * {@link Float8Kernel#VECTOR} against {@link Float8Kernel#REFERENCE}, bit for bit (scale and codes), over input
+ * {@link Kernel#VECTOR} against {@link Kernel#REFERENCE}, bit for bit (scale and codes), over input
  * dtypes, float8 formats, both devices, block shapes and widths that are not multiples of the vector length, with
  * inputs that mix normal values, NaN, ±Inf, zeros (whole zero blocks too), subnormals and huge values.
  */
@@ -60,21 +61,21 @@ class Float8KernelEquivalenceTest {
         Tensor x = input(in, l, seed);
         Shape block = Shape.of(l.blockRows(), l.blockCols());
         for (Float lb : new Float[] {null, 1e-12f}) {
-            Tensor sRef = Float8Quantizer.chooseScale(x, block, fp8, lb, null, mode, Float8Kernel.REFERENCE);
-            Tensor sVec = Float8Quantizer.chooseScale(x, block, fp8, lb, null, mode, Float8Kernel.VECTOR);
+            Tensor sRef = Float8Quantizer.chooseScale(x, block, fp8, lb, null, mode, Kernel.REFERENCE);
+            Tensor sVec = Float8Quantizer.chooseScale(x, block, fp8, lb, null, mode, Kernel.VECTOR);
             assertSame("scale lb=" + lb, sRef, sVec);
-            Tensor qRef = Float8Quantizer.quantizeWithScale(x, sRef, fp8, mode, Float8Kernel.REFERENCE);
-            Tensor qVec = Float8Quantizer.quantizeWithScale(x, sRef, fp8, mode, Float8Kernel.VECTOR);
+            Tensor qRef = Float8Quantizer.quantizeWithScale(x, sRef, fp8, mode, Kernel.REFERENCE);
+            Tensor qVec = Float8Quantizer.quantizeWithScale(x, sRef, fp8, mode, Kernel.VECTOR);
             assertSame("codes lb=" + lb, qRef, qVec);
         }
         // scales with NaN, zero, Inf and subnormal values exercise the division lanes directly
-        Tensor odd = Float8Quantizer.chooseScale(x, block, fp8, null, null, mode, Float8Kernel.REFERENCE);
+        Tensor odd = Float8Quantizer.chooseScale(x, block, fp8, null, null, mode, Kernel.REFERENCE);
         float[] specials = {Float.NaN, Float.intBitsToFloat(0xFFC00000), 0f, -0f, Float.POSITIVE_INFINITY, 1e-41f,
                 3.5e-3f};
         for (long i = 0; i < odd.numel(); i++) odd.setFloat(i, specials[(int) (i % specials.length)]);
         assertSame("codes with special scales",
-                Float8Quantizer.quantizeWithScale(x, odd, fp8, mode, Float8Kernel.REFERENCE),
-                Float8Quantizer.quantizeWithScale(x, odd, fp8, mode, Float8Kernel.VECTOR));
+                Float8Quantizer.quantizeWithScale(x, odd, fp8, mode, Kernel.REFERENCE),
+                Float8Quantizer.quantizeWithScale(x, odd, fp8, mode, Kernel.VECTOR));
     }
 
     private static void assertSame(String what, Tensor a, Tensor b) {

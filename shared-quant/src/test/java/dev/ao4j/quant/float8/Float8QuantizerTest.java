@@ -14,6 +14,7 @@ import dev.ao4j.quant.dtype.Bf16;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.dtype.Float8E4M3Fn;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Float8Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
@@ -53,8 +54,8 @@ class Float8QuantizerTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Float8Kernel.class)
-    void zeroRowGivesZeroScaleAndNanCodesWhoseSignDependsOnTheDevice(Float8Kernel kernel) {
+    @EnumSource(Kernel.class)
+    void zeroRowGivesZeroScaleAndNanCodesWhoseSignDependsOnTheDevice(Kernel kernel) {
         Tensor w = bf16(2, 16, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 1f, -2f);
         var spec = Float8Spec.of(DType.F8_E4M3, new Granularity.PerRow());
         var cuda = Float8Quantizer.quantize(w, spec, CUDA, kernel);
@@ -78,15 +79,15 @@ class Float8QuantizerTest {
         // 33 rows with a NaN each: rows 0..31 go through the vector loop (0xFFFF), row 32 through the scalar tail
         Tensor w = bf16(33, 4, Float.NaN, 1f, 2f, 3f);
         Tensor s = Float8Quantizer.chooseScale(w, Shape.of(1, 4), DType.F8_E4M3, null, null, CPU,
-                Float8Kernel.REFERENCE);
+                Kernel.REFERENCE);
         assertEquals(0xFFFF0000, scaleBits(s, 0));
         assertEquals(0xFFFF0000, scaleBits(s, 31));
         assertEquals(0x7FC00000, scaleBits(s, 32));
         Tensor perTensor = Float8Quantizer.chooseScale(w, Shape.of(33, 4), DType.F8_E4M3, null, null, CPU,
-                Float8Kernel.REFERENCE);
+                Kernel.REFERENCE);
         assertEquals(0x7FC00000, scaleBits(perTensor, 0));
         Tensor cuda = Float8Quantizer.chooseScale(w, Shape.of(1, 4), DType.F8_E4M3, null, null, CUDA,
-                Float8Kernel.REFERENCE);
+                Kernel.REFERENCE);
         assertEquals(0x7FFF0000, scaleBits(cuda, 0));
         assertEquals(0x7FFF0000, scaleBits(cuda, 32));
     }
@@ -101,9 +102,9 @@ class Float8QuantizerTest {
         w.setFloat(0, a);
         w.setFloat(1, -a / 2);
         Tensor cpu = Float8Quantizer.chooseScale(w, Shape.of(1, 2), DType.F8_E4M3, null, null, CPU,
-                Float8Kernel.VECTOR);
+                Kernel.VECTOR);
         Tensor cuda = Float8Quantizer.chooseScale(w, Shape.of(1, 2), DType.F8_E4M3, null, null, CUDA,
-                Float8Kernel.VECTOR);
+                Kernel.VECTOR);
         assertEquals(a / 448f, cpu.getFloat(0));
         assertEquals(a * recip, cuda.getFloat(0));
     }
@@ -112,11 +113,11 @@ class Float8QuantizerTest {
     void boundsClampTheAmaxInTheInputDtype() {
         Tensor w = bf16(2, 4, 0f, 0f, 0f, 0f, 1000f, 1f, -2f, 3f);
         Tensor s = Float8Quantizer.chooseScale(w, Shape.of(1, 4), DType.F8_E4M3, 1e-12f, 10f, CUDA,
-                Float8Kernel.REFERENCE);
+                Kernel.REFERENCE);
         float lb = Bf16.round(1e-12f);
         assertEquals(Bf16.round(lb * (float) (1.0 / 448)), s.getFloat(0));
         assertEquals(Bf16.round(10f * (float) (1.0 / 448)), s.getFloat(1));
-        Tensor q = Float8Quantizer.quantizeWithScale(w, s, DType.F8_E4M3, CUDA, Float8Kernel.REFERENCE);
+        Tensor q = Float8Quantizer.quantizeWithScale(w, s, DType.F8_E4M3, CUDA, Kernel.REFERENCE);
         assertEquals(0, q.getByte(0), "0 / tiny scale = 0: no NaN with a lower bound");
         assertEquals(0x7E, q.getByte(4), "1000 / (10/448) is clamped to 448");
     }
@@ -125,7 +126,7 @@ class Float8QuantizerTest {
     void e5m2UsesItsOwnMaximum() {
         Tensor w = bf16(1, 2, 57344f, -1f);
         var d = Float8Quantizer.quantize(w, Float8Spec.of(DType.F8_E5M2, new Granularity.PerTensor()), CPU,
-                Float8Kernel.REFERENCE);
+                Kernel.REFERENCE);
         assertEquals(1f, d.scale().getFloat(0));
         assertEquals(0x7B, d.qdata().getByte(0));
         assertEquals((byte) 0xBC, d.qdata().getByte(1));
@@ -141,7 +142,7 @@ class Float8QuantizerTest {
         var mm = new Float8MMConfig(false, false, false);
         Float8Tensor t = Float8Quantizer.fromHighPrecision(w,
                 Float8Spec.of(DType.F8_E4M3, new Granularity.PerBlock(List.of(128, 128))), mm, aq,
-                KernelPreference.AUTO, CUDA, Float8Kernel.VECTOR);
+                KernelPreference.AUTO, CUDA, Kernel.VECTOR);
         assertEquals(Shape.of(128, 128), t.blockSize());
         assertEquals(Shape.of(1, 2), t.scale().shape());
         assertEquals(DType.F8_E4M3, t.qdata().dtype());
@@ -153,14 +154,14 @@ class Float8QuantizerTest {
 
         Tensor act = Tensor.allocate(DType.BF16, Shape.of(2, 3, 256));
         for (int i = 0; i < act.numel(); i++) act.setFloat(i, (i % 13) - 6f);
-        Float8Tensor a = Float8Quantizer.quantizeActivation(act, aq, CUDA, Float8Kernel.VECTOR);
+        Float8Tensor a = Float8Quantizer.quantizeActivation(act, aq, CUDA, Kernel.VECTOR);
         assertEquals(Shape.of(2, 3, 2), a.scale().shape());
         assertEquals(Shape.of(1, 1, 128), a.blockSize());
         assertNull(a.activationQuant());
 
         var e = assertThrows(InvalidConfigException.class, () -> Float8Quantizer.fromHighPrecision(w,
                 Float8Spec.of(DType.F8_E4M3, new Granularity.PerRow()), null, null, KernelPreference.MSLK, CUDA,
-                Float8Kernel.REFERENCE));
+                Kernel.REFERENCE));
         assertTrue(e.getMessage().contains("MSLK"), e.getMessage());
     }
 
@@ -173,7 +174,7 @@ class Float8QuantizerTest {
         w.setFloat(3, 0f);
         Tensor one = Tensor.allocate(DType.F32, Shape.of(new long[0]));
         one.setFloat(0, 2f);
-        Tensor q = Float8Quantizer.quantizeWithScale(w, one, DType.F8_E4M3, CPU, Float8Kernel.VECTOR);
+        Tensor q = Float8Quantizer.quantizeWithScale(w, one, DType.F8_E4M3, CPU, Kernel.VECTOR);
         assertEquals(Float8E4M3Fn.fromFloat(224f), q.getByte(0));
         assertEquals(Float8E4M3Fn.fromFloat(-0.5f), q.getByte(1));
         Tensor dq = Float8Quantizer.dequantize(q, one, DType.F16, CPU);
@@ -185,7 +186,7 @@ class Float8QuantizerTest {
     void rejectsWhatItCannotDo() {
         Tensor ints = Tensor.allocate(DType.I8, Shape.of(2, 2));
         var e1 = assertThrows(UnsupportedFormatException.class, () -> Float8Quantizer.quantize(ints,
-                Float8Spec.of(DType.F8_E4M3, new Granularity.PerRow()), CPU, Float8Kernel.REFERENCE));
+                Float8Spec.of(DType.F8_E4M3, new Granularity.PerRow()), CPU, Kernel.REFERENCE));
         assertTrue(e1.getMessage().contains("BF16, F16 or F32"), e1.getMessage());
         var e2 = assertThrows(UnsupportedFormatException.class,
                 () -> Float8Spec.of(DType.F8_E8M0, new Granularity.PerRow()));
@@ -193,7 +194,7 @@ class Float8QuantizerTest {
         Tensor w = bf16(4, 6, 1f);
         Tensor badScale = Tensor.allocate(DType.F32, Shape.of(3, 1));
         var e3 = assertThrows(InvalidConfigException.class,
-                () -> Float8Quantizer.quantizeWithScale(w, badScale, DType.F8_E4M3, CPU, Float8Kernel.REFERENCE));
+                () -> Float8Quantizer.quantizeWithScale(w, badScale, DType.F8_E4M3, CPU, Kernel.REFERENCE));
         assertTrue(e3.getMessage().contains("does not tile"), e3.getMessage());
     }
 }

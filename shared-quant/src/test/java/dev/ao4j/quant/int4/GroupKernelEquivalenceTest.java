@@ -8,6 +8,7 @@ import dev.ao4j.quant.dtype.Bf16;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.dtype.F16;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.numerics.TorchOps;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,8 +63,8 @@ class GroupKernelEquivalenceTest {
 
     @Test
     void preferredKernelIsTheVectorChoice() {
-        assertTrue(Int4Kernel.VECTOR.impl() instanceof VectorGroupKernel);
-        assertTrue(Int4Kernel.REFERENCE.impl() instanceof ReferenceGroupKernel);
+        assertTrue(GroupKernel.of(Kernel.VECTOR) instanceof VectorGroupKernel);
+        assertTrue(GroupKernel.of(Kernel.REFERENCE) instanceof ReferenceGroupKernel);
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Int4Tensor;
 import dev.ao4j.quant.qtensor.Int4TilePackedTo4dTensor;
 import dev.ao4j.quant.tensor.Shape;
@@ -45,10 +46,10 @@ class Int4LayoutTest {
     void plainAcceptsF16AndF32WeightsAndKeepsTheirDtypeForScales() {
         for (DType dt : new DType[] {DType.F16, DType.F32}) {
             Tensor w = gaussian(dt, Shape.of(8, 64), 2);
-            Int4Tensor t = Int4Plain.quantize(w, 32, DivMode.TRUE_DIV, Int4Kernel.REFERENCE);
+            Int4Tensor t = Int4Plain.quantize(w, 32, DivMode.TRUE_DIV, Kernel.REFERENCE);
             assertEquals(dt, t.scale().dtype());
             assertEquals(dt, t.zeroPoint().dtype());
-            assertBitEqual(t.qdata(), Int4Plain.quantize(w, 32, DivMode.TRUE_DIV, Int4Kernel.VECTOR).qdata(),
+            assertBitEqual(t.qdata(), Int4Plain.quantize(w, 32, DivMode.TRUE_DIV, Kernel.VECTOR).qdata(),
                     dt + " kernels");
         }
     }
@@ -92,7 +93,7 @@ class Int4LayoutTest {
             MemorySegment.copy(w.data(), (long) r * k * 2, padded.data(), (long) r * 1024 * 2, (long) k * 2);
         }
         Tinygemm.Quantized ref = Tinygemm.quantizeWithQParams(padded, g, DivMode.CUDA_RECIPROCAL,
-                Int4Kernel.REFERENCE);
+                Kernel.REFERENCE);
         assertBitEqual(ref.codes(), Int4TilePacked.unpackCodes(t.qdata()), "codes");
         assertBitEqual(Int4TilePacked.packScaleAndZero(ref.qparams().scale(), ref.qparams().zeroPoint()),
                 t.scaleAndZero(), "scale_and_zero");

@@ -4,6 +4,7 @@ import static dev.ao4j.quant.int4.Int4Golden.assertBitEqual;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Int4Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
@@ -40,7 +41,7 @@ class Int4PlainGoldenTest {
     @MethodSource("cases")
     void quantizeMatchesGoldenWithEveryKernel(Int4Golden.Case c) {
         Tensor w = golden.tensor("input/" + c.input());
-        for (Int4Kernel kernel : Int4Kernel.values()) {
+        for (Kernel kernel : Kernel.values()) {
             Int4Tensor t = Int4Plain.quantize(w, c.groupSize(), c.divMode(), kernel);
             assertBitEqual(golden.tensor(c.outputName("qdata")), t.qdata(), c + " " + kernel + " qdata");
             assertBitEqual(golden.tensor(c.outputName("scale")), t.scale(), c + " " + kernel + " scale");

@@ -4,6 +4,7 @@ import static dev.ao4j.quant.int4.Int4Golden.assertBitEqual;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Int4TilePackedTo4dTensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
@@ -33,7 +34,7 @@ class Int4TilePackedGoldenTest {
         assertEquals(DivMode.CUDA_RECIPROCAL, c.divMode());
         try (SafetensorsFile golden = Int4Golden.open(c.file())) {
             Tensor w = golden.tensor("input/" + c.input());
-            for (Int4Kernel kernel : Int4Kernel.values()) {
+            for (Kernel kernel : Kernel.values()) {
                 Int4TilePackedTo4dTensor t = Int4TilePacked.quantize(w, c.groupSize(), c.divMode(), kernel);
                 assertBitEqual(golden.tensor(c.outputName("qdata")), t.qdata(), c + " " + kernel + " qdata");
                 assertBitEqual(golden.tensor(c.outputName("scale_and_zero")), t.scaleAndZero(),

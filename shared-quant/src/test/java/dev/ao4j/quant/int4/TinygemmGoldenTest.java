@@ -3,6 +3,7 @@ package dev.ao4j.quant.int4;
 import static dev.ao4j.quant.int4.Int4Golden.assertBitEqual;
 
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.tensor.Tensor;
 import dev.ao4j.safetensors.SafetensorsFile;
 import java.util.List;
@@ -56,7 +57,7 @@ class TinygemmGoldenTest {
         Tensor q = golden.tensor(c.outputName("q"));
         Tensor qAsU8 = Tensor.allocate(DType.U8, q.shape());
         for (long i = 0; i < q.numel(); i++) qAsU8.setLong(i, q.getLong(i));
-        for (Int4Kernel kernel : Int4Kernel.values()) {
+        for (Kernel kernel : Kernel.values()) {
             Tinygemm.Quantized r = Tinygemm.quantizeWithQParams(x, c.groupSize(), c.divMode(), kernel);
             assertBitEqual(golden.tensor(c.outputName("scale")), r.qparams().scale(), c + " " + kernel + " scale");
             assertBitEqual(golden.tensor(c.outputName("zero_point")), r.qparams().zeroPoint(),
