@@ -4,6 +4,7 @@ import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.config.MappingType;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.BlockLayout;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.numerics.TorchOps;
@@ -55,7 +56,7 @@ public final class AffineQuantization {
     public static QParams chooseQParams(Tensor input, MappingType mapping, Shape blockSize, QuantRange range,
                                         QParamsOptions options, DivMode divMode, Kernel kernel) {
         requireComputeDtype(input.dtype(), "input");
-        BlockLayout layout = new BlockLayout(input.shape(), blockSize);
+        BlockLayout layout = layout(input.shape(), blockSize);
         int blocks = Math.toIntExact(layout.numBlocks());
         float[] mn = new float[blocks];
         float[] mx = new float[blocks];
@@ -124,7 +125,7 @@ public final class AffineQuantization {
                                   DType outputDtype, Kernel kernel) {
         requireComputeDtype(input.dtype(), "input");
         requireComputeDtype(scale.dtype(), "scale");
-        BlockLayout layout = new BlockLayout(input.shape(), blockSize);
+        BlockLayout layout = layout(input.shape(), blockSize);
         int blocks = Math.toIntExact(layout.numBlocks());
         requireBlockCount(scale, "scale", blocks, layout);
         boolean hasZp = zeroPoint != null && zeroPoint.numel() > 0;
@@ -162,7 +163,7 @@ public final class AffineQuantization {
         if (!q.dtype().isIntegral()) {
             throw new UnsupportedFormatException("dequantize input must be an integer tensor but is " + q.dtype());
         }
-        BlockLayout layout = new BlockLayout(q.shape(), blockSize);
+        BlockLayout layout = layout(q.shape(), blockSize);
         int blocks = Math.toIntExact(layout.numBlocks());
         requireBlockCount(scale, "scale", blocks, layout);
         boolean hasZp = zeroPoint != null && zeroPoint.numel() > 0;
@@ -199,6 +200,14 @@ public final class AffineQuantization {
         requireComputeDtype(a, "operand");
         requireComputeDtype(b, "operand");
         return a == b ? a : DType.F32;
+    }
+
+    /** The blocks of {@code shape}; the affine primitives take tensors of rank >= 1, not scalars. */
+    private static BlockLayout layout(Shape shape, Shape blockSize) {
+        if (shape.rank() == 0) {
+            throw new InvalidConfigException("block layout needs a tensor of rank >= 1 but the shape is " + shape);
+        }
+        return new BlockLayout(shape, blockSize);
     }
 
     static void requireComputeDtype(DType dtype, String what) {

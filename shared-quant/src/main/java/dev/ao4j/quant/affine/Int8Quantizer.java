@@ -4,6 +4,7 @@ import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.MappingType;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.BlockLayout;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Int8Tensor;

@@ -2,6 +2,7 @@ package dev.ao4j.quant.affine;
 
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.BlockLayout;
 import dev.ao4j.quant.tensor.Shape;
 
 /**

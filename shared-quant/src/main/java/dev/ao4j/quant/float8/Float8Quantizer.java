@@ -3,16 +3,14 @@ package dev.ao4j.quant.float8;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.config.Float8MMConfig;
-import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.KernelPreference;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.BlockLayout;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Float8Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
-import java.util.Arrays;
-import java.util.List;
 
 /**
  * TorchAO float8 quantization ({@code Float8Tensor.from_hp} on the torch path, {@code _choose_scale_float8},
@@ -44,55 +42,6 @@ public final class Float8Quantizer {
     }
 
     /**
-     * torchao {@code get_block_size(shape, granularity)}: PerTensor → the shape; PerRow(dim) → 1s with the full
-     * extent at {@code dim}; PerAxis(axis) → the shape with 1 at {@code axis}; PerGroup(g) → 1s with g last;
-     * PerBlock(b) → b, left-padded with 1s to the rank.
-     */
-    public static Shape blockSize(Shape shape, Granularity granularity) {
-        int rank = shape.rank();
-        long[] d = shape.dims();
-        long[] b = new long[rank];
-        switch (granularity) {
-            case Granularity.PerTensor p -> System.arraycopy(d, 0, b, 0, rank);
-            case Granularity.PerRow p -> {
-                Arrays.fill(b, 1);
-                int dim = axis(p.dim(), rank, "PerRow.dim");
-                b[dim] = d[dim];
-            }
-            case Granularity.PerAxis p -> {
-                System.arraycopy(d, 0, b, 0, rank);
-                b[axis(p.axis(), rank, "PerAxis.axis")] = 1;
-            }
-            case Granularity.PerGroup p -> {
-                if (rank == 0 || d[rank - 1] % p.groupSize() != 0) {
-                    throw new InvalidConfigException("PerGroup(" + p.groupSize() + ") needs a last dim divisible by "
-                            + p.groupSize() + " but the shape is " + shape);
-                }
-                Arrays.fill(b, 1);
-                b[rank - 1] = p.groupSize();
-            }
-            case Granularity.PerBlock p -> {
-                List<Integer> bs = p.blockSize();
-                if (bs.size() > rank) {
-                    throw new InvalidConfigException("PerBlock" + bs + " has more dims than the tensor shape " + shape);
-                }
-                Arrays.fill(b, 1);
-                for (int i = 0; i < bs.size(); i++) b[rank - bs.size() + i] = bs.get(i);
-            }
-        }
-        BlockLayout.of(shape, Shape.of(b)); // validates divisibility and tiling
-        return Shape.of(b);
-    }
-
-    private static int axis(int axis, int rank, String what) {
-        int a = axis < 0 ? axis + rank : axis;
-        if (a < 0 || a >= rank) {
-            throw new InvalidConfigException(what + " = " + axis + " is out of range for rank " + rank);
-        }
-        return a;
-    }
-
-    /**
      * torchao {@code _choose_scale_float8(hp, block_size, float8_dtype, hp_value_lb, hp_value_ub)}: an F32 tensor
      * of shape {@code [d_i / b_i ...]}.
      */
@@ -100,9 +49,9 @@ public final class Float8Quantizer {
                                      DivMode mode, Kernel kernel) {
         checkInput(hp);
         Fp8Format fmt = Fp8Format.of(float8Dtype);
-        BlockLayout layout = BlockLayout.of(hp.shape(), blockSize);
+        BlockLayout layout = rowTiled(new BlockLayout(hp.shape(), blockSize));
         int[] bits = scaleBits(hp, layout, fmt, hpValueLb, hpValueUb, mode, kernel);
-        Tensor scale = Tensor.allocate(DType.F32, layout.scaleShape());
+        Tensor scale = Tensor.allocate(DType.F32, layout.grid());
         for (int i = 0; i < bits.length; i++) scale.data().setAtIndex(Tensor.I32, i, bits[i]);
         return scale;
     }
@@ -118,8 +67,8 @@ public final class Float8Quantizer {
         if (scale.dtype() != DType.F32) {
             throw new UnsupportedFormatException("float8 scale must be F32 but is " + scale.dtype());
         }
-        BlockLayout layout = BlockLayout.fromScale(hp.shape(), scale.shape());
-        int[] bits = new int[Math.toIntExact(layout.blocks())];
+        BlockLayout layout = rowTiled(BlockLayout.fromScale(hp.shape(), scale.shape()));
+        int[] bits = new int[Math.toIntExact(layout.numBlocks())];
         for (int i = 0; i < bits.length; i++) bits[i] = scale.data().getAtIndex(Tensor.I32, i);
         return quantize(hp, layout, bits, fmt, mode, kernel);
     }
@@ -133,10 +82,10 @@ public final class Float8Quantizer {
     public static Float8Data quantize(Tensor hp, Float8Spec spec, DivMode mode, Kernel kernel) {
         checkInput(hp);
         Fp8Format fmt = Fp8Format.of(spec.float8Dtype());
-        Shape blockSize = blockSize(hp.shape(), spec.granularity());
-        BlockLayout layout = BlockLayout.of(hp.shape(), blockSize);
+        Shape blockSize = BlockLayout.blockSizeFor(hp.shape(), spec.granularity());
+        BlockLayout layout = rowTiled(new BlockLayout(hp.shape(), blockSize));
         int[] bits = scaleBits(hp, layout, fmt, spec.hpValueLb(), spec.hpValueUb(), mode, kernel);
-        Tensor scale = Tensor.allocate(DType.F32, layout.scaleShape());
+        Tensor scale = Tensor.allocate(DType.F32, layout.grid());
         for (int i = 0; i < bits.length; i++) scale.data().setAtIndex(Tensor.I32, i, bits[i]);
         return new Float8Data(quantize(hp, layout, bits, fmt, mode, kernel), scale, blockSize);
     }
@@ -193,16 +142,18 @@ public final class Float8Quantizer {
         if (out != DType.BF16 && out != DType.F16 && out != DType.F32) {
             throw new UnsupportedFormatException("float8 dequantizes to BF16, F16 or F32, not " + out);
         }
-        BlockLayout layout = BlockLayout.fromScale(qdata.shape(), scale.shape());
-        int[] scaleBits = new int[Math.toIntExact(layout.blocks())];
+        BlockLayout layout = rowTiled(BlockLayout.fromScale(qdata.shape(), scale.shape()));
+        int[] scaleBits = new int[Math.toIntExact(layout.numBlocks())];
         for (int i = 0; i < scaleBits.length; i++) scaleBits[i] = scale.data().getAtIndex(Tensor.I32, i);
         Tensor result = Tensor.allocate(out, qdata.shape());
-        int cols = layout.cols();
+        int cols = (int) layout.shape().cols();
+        int blockCols = layout.segmentLength();
         for (long r = 0; r < layout.rows(); r++) {
+            long firstBlock = layout.firstBlockOfRow(r);
             for (int c = 0; c < cols; c++) {
                 long i = r * cols + c;
                 int q = fmt.decodeBits(qdata.getByte(i));
-                int s = scaleBits[(int) layout.blockIndex(r, c)];
+                int s = scaleBits[(int) (firstBlock + c / blockCols)];
                 float p = Float.intBitsToFloat(q) * Float.intBitsToFloat(s);
                 int pBits = p != p ? DeviceNaN.nanResult(q, s, mode) : Float.floatToRawIntBits(p);
                 // the .to(out) copy is one big vectorised conversion; NaNs take the vector packer's pattern
@@ -218,6 +169,36 @@ public final class Float8Quantizer {
     }
 
     // ---- internals ----
+
+    /**
+     * {@code layout} if its blocks are runs of whole rows of the {@code [rows, last dim]} view (block extents 1
+     * over the leading dims, then one dim with any divisor, then full extents: per-tensor, per-row, [1, 128],
+     * [128, 128], [1, 128, 128] on [E, N, K]) and its last dim fits an int (the kernels hold a row in an array).
+     * The layouts verified against torchao are all of this kind; others are refused.
+     */
+    private static BlockLayout rowTiled(BlockLayout layout) {
+        Shape shape = layout.shape();
+        Shape block = layout.blockSize();
+        int last = shape.rank() - 1;
+        if (last < 0) return layout; // a scalar: one block
+        if (shape.dim(last) > Integer.MAX_VALUE) {
+            throw notRowTiled(layout, "last dim above " + Integer.MAX_VALUE + " is not supported");
+        }
+        int j = 0;
+        while (j < last && block.dim(j) == 1) j++;
+        for (int i = j + 1; i < last; i++) {
+            if (block.dim(i) != shape.dim(i)) {
+                throw notRowTiled(layout, "blocks over the leading dims must be contiguous rows (after dim " + j
+                        + " every block dim must be the full extent)");
+            }
+        }
+        return layout;
+    }
+
+    private static InvalidConfigException notRowTiled(BlockLayout layout, String why) {
+        return new InvalidConfigException("block_size " + layout.blockSize() + " for tensor shape " + layout.shape()
+                + ": " + why);
+    }
 
     private static void checkInput(Tensor hp) {
         DType t = hp.dtype();

@@ -1,5 +1,6 @@
 package dev.ao4j.quant.float8;
 
+import dev.ao4j.quant.numerics.BlockLayout;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -28,13 +29,15 @@ final class Float8Reference {
      * any NaN (its pattern exceeds 0x7F800000) wins and is reported as such. Raw maxima, not yet canonicalised.
      */
     static int[] blockAbsMax(Tensor hp, BlockLayout layout) {
-        int[] amax = new int[Math.toIntExact(layout.blocks())];
-        int cols = layout.cols();
+        int[] amax = new int[Math.toIntExact(layout.numBlocks())];
+        int cols = (int) layout.shape().cols();
+        int blockCols = layout.segmentLength();
         for (long r = 0; r < layout.rows(); r++) {
             long base = r * cols;
+            long firstBlock = layout.firstBlockOfRow(r);
             for (int c = 0; c < cols; c++) {
                 int abs = loadBits(hp, base + c) & 0x7FFFFFFF;
-                int b = (int) layout.blockIndex(r, c);
+                int b = (int) (firstBlock + c / blockCols);
                 if (abs > amax[b]) amax[b] = abs;
             }
         }
@@ -44,11 +47,13 @@ final class Float8Reference {
     /** Rows [rowFrom, rowTo) of {@code cast(clamp(f32(x) / scale, ±max))}, codes written to {@code out}. */
     static void quantizeRows(Tensor hp, BlockLayout layout, int[] scaleBits, Fp8Format fmt, DivMode mode,
                              MemorySegment out, long rowFrom, long rowTo) {
-        int cols = layout.cols();
+        int cols = (int) layout.shape().cols();
+        int blockCols = layout.segmentLength();
         for (long r = rowFrom; r < rowTo; r++) {
             long base = r * cols;
+            long firstBlock = layout.firstBlockOfRow(r);
             for (int c = 0; c < cols; c++) {
-                int s = scaleBits[(int) layout.blockIndex(r, c)];
+                int s = scaleBits[(int) (firstBlock + c / blockCols)];
                 out.set(ValueLayout.JAVA_BYTE, base + c, quantizeOne(loadBits(hp, base + c), s, fmt, mode));
             }
         }

@@ -1,5 +1,6 @@
 package dev.ao4j.quant.float8;
 
+import dev.ao4j.quant.numerics.BlockLayout;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -70,13 +71,13 @@ final class Float8Vector {
 
     /** Same contract as {@link Float8Reference#blockAbsMax}. */
     static int[] blockAbsMax(Tensor hp, BlockLayout layout) {
-        int[] amax = new int[Math.toIntExact(layout.blocks())];
-        int cols = layout.cols();
-        int bc = layout.blockCols();
+        int[] amax = new int[Math.toIntExact(layout.numBlocks())];
+        int cols = (int) layout.shape().cols();
+        int bc = layout.segmentLength();
         int[] row = new int[cols];
         for (long r = 0; r < layout.rows(); r++) {
             loadRow(hp, r, cols, row);
-            int blockBase = (int) layout.blockIndex(r, 0);
+            int blockBase = (int) layout.firstBlockOfRow(r);
             for (int c0 = 0, b = blockBase; c0 < cols; c0 += bc, b++) {
                 int end = c0 + bc;
                 int c = c0;
@@ -99,15 +100,15 @@ final class Float8Vector {
                          MemorySegment out) {
         Encoder enc = fmt == Fp8Format.E4M3FN ? E4M3 : E5M2;
         boolean cuda = DeviceNaN.isCuda(mode);
-        int cols = layout.cols();
-        int bc = layout.blockCols();
+        int cols = (int) layout.shape().cols();
+        int bc = layout.segmentLength();
         int[] row = new int[cols];
         FloatVector lo = FloatVector.broadcast(FLOATS, -fmt.max);
         FloatVector hi = FloatVector.broadcast(FLOATS, fmt.max);
         for (long r = 0; r < layout.rows(); r++) {
             loadRow(hp, r, cols, row);
             long base = r * cols;
-            int blockBase = (int) layout.blockIndex(r, 0);
+            int blockBase = (int) layout.firstBlockOfRow(r);
             for (int c0 = 0, b = blockBase; c0 < cols; c0 += bc, b++) {
                 int sBits = scaleBits[b];
                 FloatVector s = FloatVector.broadcast(FLOATS, Float.intBitsToFloat(sBits));

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.ao4j.quant.config.MappingType;
 import dev.ao4j.quant.dtype.Bf16;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.BlockLayout;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.tensor.Shape;

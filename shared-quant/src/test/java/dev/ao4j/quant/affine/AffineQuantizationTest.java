@@ -153,6 +153,11 @@ class AffineQuantizationTest {
                 MappingType.SYMMETRIC, Shape.of(1, 6), QuantRange.int8(), DivMode.TRUE_DIV, Kernel.REFERENCE));
         assertEquals("input dtype must be one of bf16, f16, f32 but was I32", u.getMessage());
 
+        Tensor scalar = Tensor.allocate(DType.BF16, Shape.of());
+        e = assertThrows(InvalidConfigException.class, () -> AffineQuantization.chooseQParams(scalar,
+                MappingType.SYMMETRIC, Shape.of(), QuantRange.int8(), DivMode.TRUE_DIV, Kernel.REFERENCE));
+        assertEquals("block layout needs a tensor of rank >= 1 but the shape is []", e.getMessage());
+
         assertThrows(InvalidConfigException.class, () -> QParamsOptions.torchDefaults(DType.BF16).withEps(-1));
         assertThrows(InvalidConfigException.class, () -> new QuantRange(3, 2));
     }

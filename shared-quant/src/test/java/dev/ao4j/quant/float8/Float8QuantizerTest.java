@@ -37,22 +37,6 @@ class Float8QuantizerTest {
         return scale.data().getAtIndex(Tensor.I32, i);
     }
 
-    @org.junit.jupiter.api.Test
-    void blockSizeFollowsTorchaoGetBlockSize() {
-        Shape w = Shape.of(256, 512);
-        assertEquals(Shape.of(256, 512), Float8Quantizer.blockSize(w, new Granularity.PerTensor()));
-        assertEquals(Shape.of(1, 512), Float8Quantizer.blockSize(w, new Granularity.PerRow()));
-        assertEquals(Shape.of(256, 1), Float8Quantizer.blockSize(w, new Granularity.PerRow(0)));
-        assertEquals(Shape.of(1, 512), Float8Quantizer.blockSize(w, new Granularity.PerAxis(0)));
-        assertEquals(Shape.of(1, 128), Float8Quantizer.blockSize(w, new Granularity.PerGroup(128)));
-        assertEquals(Shape.of(128, 128), Float8Quantizer.blockSize(w, new Granularity.PerBlock(List.of(128, 128))));
-        assertEquals(Shape.of(1, 1, 128),
-                Float8Quantizer.blockSize(Shape.of(2, 3, 256), new Granularity.PerBlock(List.of(1, 128))));
-        var e = assertThrows(InvalidConfigException.class,
-                () -> Float8Quantizer.blockSize(Shape.of(100, 512), new Granularity.PerBlock(List.of(128, 128))));
-        assertTrue(e.getMessage().contains("block_size[0] = 128 must divide dim 100"), e.getMessage());
-    }
-
     @ParameterizedTest
     @EnumSource(Kernel.class)
     void zeroRowGivesZeroScaleAndNanCodesWhoseSignDependsOnTheDevice(Kernel kernel) {
@@ -196,5 +180,10 @@ class Float8QuantizerTest {
         var e3 = assertThrows(InvalidConfigException.class,
                 () -> Float8Quantizer.quantizeWithScale(w, badScale, DType.F8_E4M3, CPU, Kernel.REFERENCE));
         assertTrue(e3.getMessage().contains("does not tile"), e3.getMessage());
+        // PerRow(0) on [E, N, K] makes [E, 1, 1] blocks: not runs of whole rows, refused
+        Tensor w3 = Tensor.allocate(DType.BF16, Shape.of(2, 4, 16));
+        var e4 = assertThrows(InvalidConfigException.class, () -> Float8Quantizer.quantize(w3,
+                Float8Spec.of(DType.F8_E4M3, new Granularity.PerRow(0)), CPU, Kernel.REFERENCE));
+        assertTrue(e4.getMessage().contains("contiguous rows"), e4.getMessage());
     }
 }

@@ -1,26 +1,25 @@
-package dev.ao4j.quant.affine;
+package dev.ao4j.quant.numerics;
 
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.tensor.Shape;
 import java.util.Arrays;
+import java.util.List;
 
 /**
- * How a tensor of {@code shape} is cut into blocks of {@code blockSize} elements that share one (scale, zero
- * point), torchao's {@code block_size} (torchao-numerics §1.1). {@code blockSize} has the rank of {@code shape};
+ * How a tensor of {@code shape} is cut into blocks of {@code blockSize} elements that share one scale (and zero
+ * point): torchao's {@code block_size} (torchao-numerics §1.1). {@code blockSize} has the rank of {@code shape};
  * each extent divides the dim. Blocks are numbered row-major over the block grid {@code [size_i / block_i]},
- * which is the order of the scale and zero-point tensors.
+ * which is the order of torchao's scale and zero-point tensors. A scalar (rank 0, block size {@code []}) is one
+ * block of one element.
  *
  * <p>Elements are visited as <em>segments</em>: runs of {@link #segmentLength()} consecutive elements of the
  * last dim that belong to one block. A row of the last dim (there are {@link #rows()} of them) holds {@link
- * #segmentsPerRow()} segments; a block spanning several rows (per-tensor, 2-D blocks) is the union of segments
- * from several rows.
+ * #segmentsPerRow()} segments, in consecutive blocks from {@link #firstBlockOfRow}; a block spanning several rows
+ * (per-tensor, 2-D blocks) is the union of segments from several rows.
  */
 public record BlockLayout(Shape shape, Shape blockSize) {
     public BlockLayout {
-        if (shape.rank() == 0) {
-            throw new InvalidConfigException("block layout needs a tensor of rank >= 1 but the shape is []");
-        }
         if (blockSize.rank() != shape.rank()) {
             throw new InvalidConfigException("block_size " + blockSize + " must have the rank of the input shape "
                     + shape);
@@ -41,7 +40,8 @@ public record BlockLayout(Shape shape, Shape blockSize) {
     /**
      * torchao's {@code get_block_size(shape, granularity)}: PerTensor → the shape; PerRow(dim) → 1 everywhere
      * but {@code dim}; PerAxis(axis) → the shape with 1 at {@code axis}; PerGroup(g) → 1 everywhere but g in the
-     * last dim; PerBlock → its sizes, left-padded with 1s to the rank.
+     * last dim; PerBlock → its sizes, left-padded with 1s to the rank. As in torchao, only PerGroup and PerBlock
+     * are checked to divide the shape here; the layout constructor checks the rest.
      */
     public static Shape blockSizeFor(Shape shape, Granularity granularity) {
         int r = shape.rank();
@@ -66,16 +66,48 @@ public record BlockLayout(Shape shape, Shape blockSize) {
                 Arrays.fill(b, 1);
                 b[r - 1] = groupSize;
             }
-            case Granularity.PerBlock(var sizes) -> {
+            case Granularity.PerBlock(List<Integer> sizes) -> {
                 if (sizes.size() > r) {
                     throw new InvalidConfigException("PerBlock.blockSize " + sizes + " has more dims than shape "
                             + shape);
                 }
                 Arrays.fill(b, 1);
                 for (int i = 0; i < sizes.size(); i++) b[r - sizes.size() + i] = sizes.get(i);
+                for (int i = 0; i < r; i++) {
+                    if (b[i] < 1 || shape.dim(i) % b[i] != 0) {
+                        throw new InvalidConfigException("PerBlock.blockSize " + sizes + " does not divide shape "
+                                + shape + ": block_size[" + i + "] = " + b[i] + " must divide dim " + shape.dim(i));
+                    }
+                }
             }
         }
         return Shape.of(b);
+    }
+
+    /**
+     * The layout a scale of {@code scaleShape} implies for a tensor of {@code shape}, as torchao expands a scale to
+     * the tensor's shape: one element broadcasts over everything; otherwise the scale has the tensor's rank and
+     * each of its dims divides the tensor's, giving block extents {@code shape_i / scale_i}.
+     */
+    public static BlockLayout fromScale(Shape shape, Shape scaleShape) {
+        if (scaleShape.numel() == 1) {
+            return new BlockLayout(shape, shape);
+        }
+        if (scaleShape.rank() != shape.rank()) {
+            throw new InvalidConfigException("scale shape " + scaleShape + " must have the rank of the tensor "
+                    + shape + " (or hold one element)");
+        }
+        long[] b = new long[shape.rank()];
+        for (int i = 0; i < b.length; i++) {
+            long n = shape.dim(i);
+            long s = scaleShape.dim(i);
+            if (s < 1 || n % s != 0) {
+                throw new InvalidConfigException("scale shape " + scaleShape + " does not tile tensor shape " + shape
+                        + ": dim " + i + " size " + n + " is not a multiple of " + s);
+            }
+            b[i] = n / s;
+        }
+        return new BlockLayout(shape, Shape.of(b));
     }
 
     private static int axis(int dim, int rank, String field) {
@@ -113,18 +145,18 @@ public record BlockLayout(Shape shape, Shape blockSize) {
         return grid().numel();
     }
 
-    /** Rows of the last dim: numel / last dim. */
+    /** Rows of the last dim: numel / last dim (1 for a scalar). */
     public long rows() {
         return shape.rows();
     }
 
-    /** Elements per segment: the block extent of the last dim. */
+    /** Elements per segment: the block extent of the last dim (1 for a scalar). */
     public int segmentLength() {
-        return Math.toIntExact(blockSize.dim(shape.rank() - 1));
+        return Math.toIntExact(blockSize.cols());
     }
 
     public long segmentsPerRow() {
-        return shape.cols() / blockSize.dim(shape.rank() - 1);
+        return shape.cols() / blockSize.cols();
     }
 
     /** The block of the first segment of {@code row}; segment {@code s} of that row is in block {@code + s}. */
