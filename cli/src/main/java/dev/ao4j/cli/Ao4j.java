@@ -1,5 +1,6 @@
 package dev.ao4j.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -16,7 +17,18 @@ public final class Ao4j {
 
     /** Runs the CLI and returns its exit code (tests call this; only {@link #main} exits). */
     public static int run(String... args) {
+        return execute(new CommandLine(new Ao4j()), args);
+    }
+
+    /** Like {@link #run(String...)}, with the command's output and error streams given (tests capture them). */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Ao4j());
+        cli.setOut(out);
+        cli.setErr(err);
+        return execute(cli, args);
+    }
+
+    private static int execute(CommandLine cli, String... args) {
         cli.setExecutionExceptionHandler(ExitCodes::handle);
         return cli.execute(args);
     }

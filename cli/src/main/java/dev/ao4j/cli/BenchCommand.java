@@ -1,5 +1,6 @@
 package dev.ao4j.cli;
 
+import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.config.QuantConfig;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
@@ -50,7 +51,26 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        requireAtLeast(rows, 1, "--rows");
+        requireAtLeast(cols, 1, "--cols");
+        requireAtLeast(runs, 1, "--runs");
+        requireAtLeast(warmup, 0, "--warmup");
         PrintWriter out = spec.commandLine().getOut();
+        Shape shape = Shape.of(rows, cols);
+        // every recipe is checked before anything is timed: a bad name or a weight the recipe would leave alone
+        // (e.g. in-features not a multiple of the group size) is a usage error, not a row of meaningless numbers
+        List<Candidate> candidates = new ArrayList<>();
+        for (String recipe : recipes.isEmpty() ? DEFAULT_RECIPES : recipes) {
+            QuantConfig config = Recipes.config(recipe);
+            WeightQuantizer ref = WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.REFERENCE);
+            String skip = ref.skipReason(shape, DType.BF16);
+            if (skip != null) {
+                throw new InvalidConfigException("recipe '" + recipe + "' would not quantize a bf16 weight " + shape
+                        + ": " + skip);
+            }
+            candidates.add(new Candidate(recipe, ref,
+                    WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.VECTOR)));
+        }
         Tensor w = randomBf16(rows, cols, 42);
         double gb = w.byteSize() / 1e9;
         out.printf(Locale.ROOT, "# bf16 weight [%d, %d] = %.1f MB; median of %d runs after %d warm-up; %s, %d cpus%n",
@@ -58,16 +78,20 @@ final class BenchCommand implements Callable<Integer> {
                 Runtime.getRuntime().availableProcessors());
         out.println("| recipe | reference GB/s | vector GB/s | speed-up |");
         out.println("|---|---:|---:|---:|");
-        for (String recipe : recipes.isEmpty() ? DEFAULT_RECIPES : recipes) {
-            QuantConfig config = Recipes.config(recipe);
-            double ref = gb / medianSeconds(WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL,
-                    Kernel.REFERENCE), w);
-            double vec = gb / medianSeconds(WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL,
-                    Kernel.VECTOR), w);
-            out.printf(Locale.ROOT, "| %s | %.3f | %.3f | %.2fx |%n", recipe, ref, vec, vec / ref);
+        for (Candidate c : candidates) {
+            double ref = gb / medianSeconds(c.reference(), w);
+            double vec = gb / medianSeconds(c.vector(), w);
+            out.printf(Locale.ROOT, "| %s | %.3f | %.3f | %.2fx |%n", c.recipe(), ref, vec, vec / ref);
             out.flush();
         }
         return 0;
+    }
+
+    /** One recipe's two kernel variants, timed on the same weight. */
+    private record Candidate(String recipe, WeightQuantizer reference, WeightQuantizer vector) {}
+
+    private static void requireAtLeast(int value, int min, String option) {
+        if (value < min) throw new InvalidConfigException(option + " must be at least " + min + " but was " + value);
     }
 
     private double medianSeconds(WeightQuantizer q, Tensor w) {
