@@ -5,6 +5,7 @@ import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.config.MappingType;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.BlockLayout;
+import dev.ao4j.quant.numerics.ComputeDtypes;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.numerics.TorchOps;
@@ -29,7 +30,7 @@ public final class AffineQuantization {
     /** {@code choose_qparams_affine} with torchao's defaults for the optional arguments. */
     public static QParams chooseQParams(Tensor input, MappingType mapping, Shape blockSize, QuantRange range,
                                         DivMode divMode, Kernel kernel) {
-        requireComputeDtype(input.dtype(), "input");
+        ComputeDtypes.require("input", input.dtype());
         return chooseQParams(input, mapping, blockSize, range, QParamsOptions.torchDefaults(input.dtype()), divMode,
                 kernel);
     }
@@ -55,7 +56,7 @@ public final class AffineQuantization {
      */
     public static QParams chooseQParams(Tensor input, MappingType mapping, Shape blockSize, QuantRange range,
                                         QParamsOptions options, DivMode divMode, Kernel kernel) {
-        requireComputeDtype(input.dtype(), "input");
+        ComputeDtypes.require("input", input.dtype());
         BlockLayout layout = layout(input.shape(), blockSize);
         int blocks = Math.toIntExact(layout.numBlocks());
         float[] mn = new float[blocks];
@@ -97,13 +98,13 @@ public final class AffineQuantization {
                 case ASYMMETRIC -> {
                     float width = TorchOps.sub(mx0, mn0, dt);
                     s = TorchOps.divScalar(width, (double) range.qmax() - range.qmin(), dt, divMode);
-                    s = clampMin(s, eps);
+                    s = TorchOps.clampMin(s, eps);
                     float shift = TorchOps.rne(TorchOps.div(mn0, s, dt));
-                    zp = clamp(TorchOps.sub(range.qmin(), shift, dt), range.qmin(), range.qmax());
+                    zp = TorchOps.clamp(TorchOps.sub(range.qmin(), shift, dt), range.qmin(), range.qmax());
                 }
                 default -> throw new IllegalStateException("unhandled mapping " + mapping);
             }
-            s = clampMin(s, eps); // idempotent for ASYMMETRIC
+            s = TorchOps.clampMin(s, eps); // idempotent for ASYMMETRIC
             // NaN payloads depend on which NaN an op propagated (platform-defined in torch); write the canonical one
             // so that the result does not depend on the kernel's reduction order.
             scale.setFloat(b, Float.isNaN(s) ? Float.NaN : s); // the cast rounds to scaleDtype
@@ -123,8 +124,8 @@ public final class AffineQuantization {
      */
     public static Tensor quantize(Tensor input, Shape blockSize, Tensor scale, Tensor zeroPoint, QuantRange range,
                                   DType outputDtype, Kernel kernel) {
-        requireComputeDtype(input.dtype(), "input");
-        requireComputeDtype(scale.dtype(), "scale");
+        ComputeDtypes.require("input", input.dtype());
+        ComputeDtypes.require("scale", scale.dtype());
         BlockLayout layout = layout(input.shape(), blockSize);
         int blocks = Math.toIntExact(layout.numBlocks());
         requireBlockCount(scale, "scale", blocks, layout);
@@ -134,8 +135,9 @@ public final class AffineQuantization {
             throw new InvalidConfigException("quantize output dtype " + outputDtype + " cannot hold quant range "
                     + range + "; expected an integer dtype of at most 32 bits that holds it");
         }
-        DType product = promote(input.dtype(), scale.dtype());
-        DType sum = hasZp && zeroPoint.dtype().isFloatingPoint() ? promote(product, zeroPoint.dtype()) : product;
+        DType product = TorchOps.promote(input.dtype(), scale.dtype());
+        DType sum = hasZp && zeroPoint.dtype().isFloatingPoint()
+                ? TorchOps.promote(product, zeroPoint.dtype()) : product;
         float[] inv = new float[blocks];
         float[] zp = new float[blocks];
         for (int b = 0; b < blocks; b++) {
@@ -158,8 +160,8 @@ public final class AffineQuantization {
      * @param zeroPoint one value per block, or null / empty for none
      */
     public static Tensor dequantize(Tensor q, Shape blockSize, Tensor scale, Tensor zeroPoint, DType outputDtype) {
-        requireComputeDtype(outputDtype, "outputDtype");
-        requireComputeDtype(scale.dtype(), "scale");
+        ComputeDtypes.require("outputDtype", outputDtype);
+        ComputeDtypes.require("scale", scale.dtype());
         if (!q.dtype().isIntegral()) {
             throw new UnsupportedFormatException("dequantize input must be an integer tensor but is " + q.dtype());
         }
@@ -168,7 +170,7 @@ public final class AffineQuantization {
         requireBlockCount(scale, "scale", blocks, layout);
         boolean hasZp = zeroPoint != null && zeroPoint.numel() > 0;
         if (hasZp) requireZeroPoint(zeroPoint, blocks, layout);
-        DType product = promote(outputDtype, scale.dtype());
+        DType product = TorchOps.promote(outputDtype, scale.dtype());
         Tensor out = Tensor.allocate(outputDtype, q.shape());
         forEachSegment(layout, (block, from, len) -> {
             float s = scale.getFloat(block);
@@ -184,22 +186,12 @@ public final class AffineQuantization {
 
     /** {@code t.to(dtype)} for float tensors: every element rounded (RNE) to {@code dtype}. */
     public static Tensor castFloat(Tensor t, DType dtype) {
-        requireComputeDtype(t.dtype(), "tensor");
-        requireComputeDtype(dtype, "target dtype");
+        ComputeDtypes.require("tensor", t.dtype());
+        ComputeDtypes.require("target dtype", dtype);
         if (t.dtype() == dtype) return t.copy();
         Tensor out = Tensor.allocate(dtype, t.shape());
         for (long i = 0, n = t.numel(); i < n; i++) out.setFloat(i, t.getFloat(i));
         return out;
-    }
-
-    /**
-     * torch's result dtype of a binary op between two float tensors: equal dtypes stay, anything with f32 is
-     * f32, and bf16 with f16 is f32.
-     */
-    public static DType promote(DType a, DType b) {
-        requireComputeDtype(a, "operand");
-        requireComputeDtype(b, "operand");
-        return a == b ? a : DType.F32;
     }
 
     /** The blocks of {@code shape}; the affine primitives take tensors of rank >= 1, not scalars. */
@@ -208,12 +200,6 @@ public final class AffineQuantization {
             throw new InvalidConfigException("block layout needs a tensor of rank >= 1 but the shape is " + shape);
         }
         return new BlockLayout(shape, blockSize);
-    }
-
-    static void requireComputeDtype(DType dtype, String what) {
-        if (dtype != DType.BF16 && dtype != DType.F16 && dtype != DType.F32) {
-            throw new UnsupportedFormatException(what + " dtype must be one of bf16, f16, f32 but was " + dtype);
-        }
     }
 
     private static void requireBlockCount(Tensor t, String name, int blocks, BlockLayout layout) {
@@ -225,8 +211,7 @@ public final class AffineQuantization {
     }
 
     private static void requireZeroPoint(Tensor zp, int blocks, BlockLayout layout) {
-        if (!zp.dtype().isIntegral() && zp.dtype() != DType.BF16 && zp.dtype() != DType.F16
-                && zp.dtype() != DType.F32) {
+        if (!zp.dtype().isIntegral() && !ComputeDtypes.ALL.contains(zp.dtype())) {
             throw new UnsupportedFormatException("zero_point dtype must be an integer dtype or bf16/f16/f32 but was "
                     + zp.dtype());
         }
@@ -235,16 +220,6 @@ public final class AffineQuantization {
 
     private static float zeroPointValue(Tensor zp, long i) {
         return zp.dtype().isFloatingPoint() ? zp.getFloat(i) : (float) zp.getLong(i);
-    }
-
-    /** {@code torch.clamp(x, min=lo)}: NaN passes through. */
-    private static float clampMin(float x, float lo) {
-        return x < lo ? lo : x;
-    }
-
-    /** {@code torch.clamp(x, lo, hi)}: NaN passes through. */
-    private static float clamp(float x, float lo, float hi) {
-        return Math.min(Math.max(x, lo), hi);
     }
 
     @FunctionalInterface

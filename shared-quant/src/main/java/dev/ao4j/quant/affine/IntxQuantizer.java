@@ -4,6 +4,7 @@ import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.MappingType;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.BlockLayout;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
@@ -75,10 +76,7 @@ public final class IntxQuantizer {
      * point, then dequantization back to {@code x}'s dtype.
      */
     public static Tensor int8AsymPerTokenQuantDequant(Tensor x, DivMode divMode, Kernel kernel) {
-        long[] b = new long[x.shape().rank()];
-        java.util.Arrays.fill(b, 1);
-        b[b.length - 1] = x.shape().cols();
-        Shape blockSize = Shape.of(b);
+        Shape blockSize = BlockLayout.blockSizeFor(x.shape(), new Granularity.PerRow());
         QuantRange range = QuantRange.int8();
         QParamsOptions options = QParamsOptions.torchDefaults(x.dtype()).withZeroPointDtype(DType.I8);
         QParams qp = AffineQuantization.chooseQParams(x, MappingType.ASYMMETRIC, blockSize, range, options, divMode,

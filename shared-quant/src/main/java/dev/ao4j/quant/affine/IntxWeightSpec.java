@@ -4,6 +4,7 @@ import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.MappingType;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.ComputeDtypes;
 
 /**
  * How an intx weight is quantized (the weight half of IntxWeightOnlyConfig and
@@ -26,7 +27,7 @@ public record IntxWeightSpec(int bits, Granularity granularity, MappingType mapp
                     + granularity);
         }
         if (mappingType == null) throw new InvalidConfigException("IntxWeightSpec.mappingType must not be null");
-        if (scaleDtype != null) AffineQuantization.requireComputeDtype(scaleDtype, "IntxWeightSpec.scaleDtype");
+        if (scaleDtype != null) ComputeDtypes.require("IntxWeightSpec.scaleDtype", scaleDtype);
     }
 
     /** Symmetric, scale in the weight dtype: the config defaults. */

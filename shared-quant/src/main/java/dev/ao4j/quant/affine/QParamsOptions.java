@@ -3,6 +3,7 @@ package dev.ao4j.quant.affine;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.BlockLayout;
+import dev.ao4j.quant.numerics.ComputeDtypes;
 import dev.ao4j.quant.tensor.Shape;
 
 /**
@@ -19,7 +20,7 @@ public record QParamsOptions(double eps, DType scaleDtype, DType zeroPointDtype,
         if (!(eps >= 0) || Double.isInfinite(eps)) {
             throw new InvalidConfigException("QParamsOptions.eps must be a finite value >= 0 but was " + eps);
         }
-        AffineQuantization.requireComputeDtype(scaleDtype, "QParamsOptions.scaleDtype");
+        ComputeDtypes.require("QParamsOptions.scaleDtype", scaleDtype);
         if (zeroPointDtype == null || !(zeroPointDtype.isIntegral() || zeroPointDtype.isFloatingPoint())
                 || zeroPointDtype.byteSize() > 8) {
             throw new InvalidConfigException("QParamsOptions.zeroPointDtype must be an integer or float dtype but was "

@@ -1,6 +1,7 @@
 package dev.ao4j.quant.affine;
 
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.VectorRounding;
 import dev.ao4j.quant.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -8,7 +9,6 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -19,8 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * reproduce bit for bit:
  * <ul>
  *   <li>min/max with NaN propagation ({@code FloatVector.min/max} follow {@code Math.min/max});
- *   <li>the product {@code x * inv} rounded to bf16 when the scale is bf16 (RNE done on the f32 bits:
- *       add {@code 0x7FFF + lsb}, clear the low half; NaN kept NaN, as {@link dev.ao4j.quant.dtype.Bf16} does);
+ *   <li>the product {@code x * inv} rounded to bf16 when the scale is bf16 ({@link VectorRounding#bf16}, RNE on
+ *       the f32 bits as {@link dev.ao4j.quant.dtype.Bf16} does it);
  *   <li>{@code rne} (ties to even) via the 2^23 trick, for |p| < 2^23; larger values are already integers;
  *   <li>clamp letting NaN through, then Java's float→int cast (NaN → 0).
  * </ul>
@@ -80,7 +80,7 @@ final class VectorSegmentKernel implements SegmentKernel {
         int body = len - len % LANES;
         for (int k = 0; k < body; k += LANES) {
             FloatVector p = loadBf16(src, (from + k) * 2).mul(vinv);
-            if (bf16Product) p = roundToBf16(p);
+            if (bf16Product) p = VectorRounding.bf16(p);
             FloatVector q = rint(p).add(vzp).max(lo).min(hi);
             IntVector qi = (IntVector) q.convertShape(VectorOperators.F2I, I, 0);
             ByteVector qb = (ByteVector) qi.convertShape(VectorOperators.I2B, B, 0);
@@ -106,16 +106,6 @@ final class VectorSegmentKernel implements SegmentKernel {
         ShortVector s = ShortVector.fromMemorySegment(S, seg, byteOffset, ByteOrder.LITTLE_ENDIAN);
         IntVector bits = (IntVector) s.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
         return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
-
-    /** Round each lane to the nearest bf16 (ties to even), kept as f32; NaN becomes a quiet NaN. */
-    private static FloatVector roundToBf16(FloatVector v) {
-        IntVector bits = v.reinterpretAsInts();
-        IntVector lsb = bits.lanewise(VectorOperators.LSHR, 16).and(1);
-        IntVector rounded = bits.add(0x7FFF).add(lsb).and(0xFFFF0000);
-        IntVector quietNan = bits.or(0x0040_0000).and(0xFFFF0000);
-        VectorMask<Integer> nan = v.test(VectorOperators.IS_NAN).cast(I);
-        return rounded.blend(quietNan, nan).reinterpretAsFloats();
     }
 
     /** Math.rint per lane: for |v| < 2^23, (|v| + 2^23) - 2^23 rounds to nearest even; the sign is put back. */

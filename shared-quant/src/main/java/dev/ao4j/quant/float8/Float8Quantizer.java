@@ -6,6 +6,7 @@ import dev.ao4j.quant.config.Float8MMConfig;
 import dev.ao4j.quant.config.KernelPreference;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.BlockLayout;
+import dev.ao4j.quant.numerics.ComputeDtypes;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Float8Tensor;
@@ -50,10 +51,7 @@ public final class Float8Quantizer {
         checkInput(hp);
         Fp8Format fmt = Fp8Format.of(float8Dtype);
         BlockLayout layout = rowTiled(new BlockLayout(hp.shape(), blockSize));
-        int[] bits = scaleBits(hp, layout, fmt, hpValueLb, hpValueUb, mode, kernel);
-        Tensor scale = Tensor.allocate(DType.F32, layout.grid());
-        for (int i = 0; i < bits.length; i++) scale.data().setAtIndex(Tensor.I32, i, bits[i]);
-        return scale;
+        return scaleTensor(scaleBits(hp, layout, fmt, hpValueLb, hpValueUb, mode, kernel), layout);
     }
 
     /**
@@ -64,13 +62,9 @@ public final class Float8Quantizer {
                                            Kernel kernel) {
         checkInput(hp);
         Fp8Format fmt = Fp8Format.of(float8Dtype);
-        if (scale.dtype() != DType.F32) {
-            throw new UnsupportedFormatException("float8 scale must be F32 but is " + scale.dtype());
-        }
+        requireF32Scale(scale);
         BlockLayout layout = rowTiled(BlockLayout.fromScale(hp.shape(), scale.shape()));
-        int[] bits = new int[Math.toIntExact(layout.numBlocks())];
-        for (int i = 0; i < bits.length; i++) bits[i] = scale.data().getAtIndex(Tensor.I32, i);
-        return quantize(hp, layout, bits, fmt, mode, kernel);
+        return quantize(hp, layout, readScaleBits(scale, layout), fmt, mode, kernel);
     }
 
     /**
@@ -85,9 +79,7 @@ public final class Float8Quantizer {
         Shape blockSize = BlockLayout.blockSizeFor(hp.shape(), spec.granularity());
         BlockLayout layout = rowTiled(new BlockLayout(hp.shape(), blockSize));
         int[] bits = scaleBits(hp, layout, fmt, spec.hpValueLb(), spec.hpValueUb(), mode, kernel);
-        Tensor scale = Tensor.allocate(DType.F32, layout.grid());
-        for (int i = 0; i < bits.length; i++) scale.data().setAtIndex(Tensor.I32, i, bits[i]);
-        return new Float8Data(quantize(hp, layout, bits, fmt, mode, kernel), scale, blockSize);
+        return new Float8Data(quantize(hp, layout, bits, fmt, mode, kernel), scaleTensor(bits, layout), blockSize);
     }
 
     /**
@@ -136,15 +128,10 @@ public final class Float8Quantizer {
      */
     public static Tensor dequantize(Tensor qdata, Tensor scale, DType out, DivMode mode) {
         Fp8Format fmt = Fp8Format.of(qdata.dtype());
-        if (scale.dtype() != DType.F32) {
-            throw new UnsupportedFormatException("float8 scale must be F32 but is " + scale.dtype());
-        }
-        if (out != DType.BF16 && out != DType.F16 && out != DType.F32) {
-            throw new UnsupportedFormatException("float8 dequantizes to BF16, F16 or F32, not " + out);
-        }
+        requireF32Scale(scale);
+        ComputeDtypes.require("float8 dequantize output", out);
         BlockLayout layout = rowTiled(BlockLayout.fromScale(qdata.shape(), scale.shape()));
-        int[] scaleBits = new int[Math.toIntExact(layout.numBlocks())];
-        for (int i = 0; i < scaleBits.length; i++) scaleBits[i] = scale.data().getAtIndex(Tensor.I32, i);
+        int[] scaleBits = readScaleBits(scale, layout);
         Tensor result = Tensor.allocate(out, qdata.shape());
         int cols = (int) layout.shape().cols();
         int blockCols = layout.segmentLength();
@@ -201,10 +188,27 @@ public final class Float8Quantizer {
     }
 
     private static void checkInput(Tensor hp) {
-        DType t = hp.dtype();
-        if (t != DType.BF16 && t != DType.F16 && t != DType.F32) {
-            throw new UnsupportedFormatException("float8 quantization reads BF16, F16 or F32 tensors, not " + t);
+        ComputeDtypes.require("float8 quantization input", hp.dtype());
+    }
+
+    private static void requireF32Scale(Tensor scale) {
+        if (scale.dtype() != DType.F32) {
+            throw new UnsupportedFormatException("float8 scale must be F32 but is " + scale.dtype());
         }
+    }
+
+    /** The F32 scale tensor (block grid shape) holding {@code bits}. */
+    private static Tensor scaleTensor(int[] bits, BlockLayout layout) {
+        Tensor scale = Tensor.allocate(DType.F32, layout.grid());
+        for (int i = 0; i < bits.length; i++) scale.data().setAtIndex(Tensor.I32, i, bits[i]);
+        return scale;
+    }
+
+    /** The f32 bits of {@code scale}, one per block of {@code layout}. */
+    private static int[] readScaleBits(Tensor scale, BlockLayout layout) {
+        int[] bits = new int[Math.toIntExact(layout.numBlocks())];
+        for (int i = 0; i < bits.length; i++) bits[i] = scale.data().getAtIndex(Tensor.I32, i);
+        return bits;
     }
 
     private static Tensor quantize(Tensor hp, BlockLayout layout, int[] scaleBits, Fp8Format fmt, DivMode mode,

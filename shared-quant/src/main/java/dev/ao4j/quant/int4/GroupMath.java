@@ -37,9 +37,18 @@ final class GroupMath {
         return v != v ? Float.NaN : v;
     }
 
-    /** torch {@code clamp(v, min=lo)}: the bound when {@code v < lo}; NaN passes through. */
-    static float clampMin(float v, float lo) {
-        return v < lo ? lo : v;
+    /** torch {@code amin} over {@code x[from, from + len)}: NaN wins (then canonical), like {@link Math#min}. */
+    static float groupMin(float[] x, int from, int len) {
+        float m = Float.POSITIVE_INFINITY;
+        for (int i = from; i < from + len; i++) m = Math.min(m, x[i]);
+        return canonicalNaN(m);
+    }
+
+    /** torch {@code amax} over {@code x[from, from + len)}: NaN wins (then canonical), like {@link Math#max}. */
+    static float groupMax(float[] x, int from, int len) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = from; i < from + len; i++) m = Math.max(m, x[i]);
+        return canonicalNaN(m);
     }
 
     /** {@code (quant_max + quant_min + 1) / 2} as the Python float torchao computes. */
@@ -51,7 +60,7 @@ final class GroupMath {
     static float tinygemmScale(float mn, float mx, DType dt, DivMode mode, int qmin, int qmax, float eps) {
         float range = TorchOps.sub(mx, mn, dt);
         float scale = TorchOps.divScalar(range, (double) (qmax - qmin), dt, mode);
-        return clampMin(scale, eps);
+        return TorchOps.clampMin(scale, eps);
     }
 
     /** {@code mn + scale * mid}: two rounded ops in the input dtype. */
@@ -69,7 +78,7 @@ final class GroupMath {
         float v = TorchOps.div(TorchOps.sub(x, low, dt), scale, dt);
         float r = TorchOps.rne(v);
         if (r != r) return 0;
-        return (int) Math.min(Math.max(r, qmin), qmax);
+        return (int) TorchOps.clamp(r, qmin, qmax);
     }
 
     /** {@code (q - mid).to(out) * scale + zero}, each op rounded to {@code out} (in-place torch ops). */
@@ -80,7 +89,7 @@ final class GroupMath {
 
     /** MSLK: {@code (mx - mn).clamp(min=1e-6) / 15} in f32 (a Python-int divisor: R2 applies). */
     static float mslkScale(float mn, float mx, DivMode mode) {
-        return TorchOps.divScalar(clampMin(mx - mn, MSLK_MIN_RANGE), QMAX - QMIN, DType.F32, mode);
+        return TorchOps.divScalar(TorchOps.clampMin(mx - mn, MSLK_MIN_RANGE), QMAX - QMIN, DType.F32, mode);
     }
 
     /** MSLK: {@code mn + scale * 8} in f32. */
@@ -92,6 +101,6 @@ final class GroupMath {
     static int mslkCode(float x, float mn, float scale) {
         float r = TorchOps.rne((x - mn) / scale);
         if (r != r) return MSLK_NAN_CODE;
-        return (int) Math.min(Math.max(r, QMIN), QMAX);
+        return (int) TorchOps.clamp(r, QMIN, QMAX);
     }
 }

@@ -1,7 +1,10 @@
 package dev.ao4j.quant.int4;
 
 import dev.ao4j.quant.UnsupportedFormatException;
+import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.BlockLayout;
+import dev.ao4j.quant.numerics.ComputeDtypes;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Int4Tensor;
@@ -39,7 +42,7 @@ public final class Int4Plain {
      */
     public static Int4Tensor quantize(Tensor weight, int groupSize, DivMode mode, Kernel kernel) {
         String what = "Int4Tensor (plain) weight";
-        Rows.requireFloat(what, weight, Rows.FLOAT_INPUTS);
+        ComputeDtypes.require(what, weight.dtype());
         Rows.requireRank(what, weight, 2, 3);
         int k = Rows.lastDim(what, weight);
         int groups = Rows.groups(what, k, groupSize);
@@ -81,7 +84,8 @@ public final class Int4Plain {
                 }
             }
         }
-        return new Int4Tensor(qdata, scale, zero, Rows.groupBlock(rank, groupSize), shape, DType.BF16);
+        Shape blockSize = BlockLayout.blockSizeFor(shape, new Granularity.PerGroup(groupSize));
+        return new Int4Tensor(qdata, scale, zero, blockSize, shape, DType.BF16);
     }
 
     /** The signed codes -8..7 of {@code t} as I8 {@code [.., N, K]} (low nibble = even column). */

@@ -4,6 +4,7 @@ import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.dtype.Bf16;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.ComputeDtypes;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Int4TilePackedTo4dTensor;
@@ -56,7 +57,7 @@ public final class Int4TilePacked {
      */
     public static Int4TilePackedTo4dTensor quantize(Tensor weight, int groupSize, DivMode mode, Kernel kernel) {
         String what = "Int4TilePackedTo4dTensor weight";
-        Rows.requireFloat(what, weight, Set.of(DType.BF16));
+        ComputeDtypes.require(what, weight.dtype(), Set.of(DType.BF16));
         Rows.requireRank(what, weight, 2);
         if (!KERNEL_GROUP_SIZES.contains(groupSize)) {
             throw new InvalidConfigException(what + ": group_size must be one of 32, 64, 128, 256 (tinygemm"

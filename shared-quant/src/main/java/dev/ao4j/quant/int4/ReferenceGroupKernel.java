@@ -14,15 +14,8 @@ final class ReferenceGroupKernel implements GroupKernel {
                          float[] scale, float[] zero, int qOff, byte[] codes, int cOff) {
         float mid = GroupMath.tinygemmMid(GroupMath.QMIN, GroupMath.QMAX);
         for (int j = 0, start = 0; start < len; j++, start += groupSize) {
-            float mn = Float.POSITIVE_INFINITY;
-            float mx = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < groupSize; i++) {
-                float v = x[xOff + start + i];
-                mn = Math.min(mn, v);
-                mx = Math.max(mx, v);
-            }
-            mn = GroupMath.canonicalNaN(mn);
-            mx = GroupMath.canonicalNaN(mx);
+            float mn = GroupMath.groupMin(x, xOff + start, groupSize);
+            float mx = GroupMath.groupMax(x, xOff + start, groupSize);
             float s = GroupMath.tinygemmScale(mn, mx, dtype, mode, GroupMath.QMIN, GroupMath.QMAX, eps);
             float z = GroupMath.tinygemmZero(mn, s, dtype, mid);
             float low = GroupMath.tinygemmLow(z, s, dtype, mid);
@@ -39,15 +32,8 @@ final class ReferenceGroupKernel implements GroupKernel {
     public void mslk(float[] x, int xOff, int len, int groupSize, DivMode mode,
                      float[] scale, float[] zero, int qOff, byte[] codes, int cOff) {
         for (int j = 0, start = 0; start < len; j++, start += groupSize) {
-            float mn = Float.POSITIVE_INFINITY;
-            float mx = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < groupSize; i++) {
-                float v = x[xOff + start + i];
-                mn = Math.min(mn, v);
-                mx = Math.max(mx, v);
-            }
-            mn = GroupMath.canonicalNaN(mn);
-            mx = GroupMath.canonicalNaN(mx);
+            float mn = GroupMath.groupMin(x, xOff + start, groupSize);
+            float mx = GroupMath.groupMax(x, xOff + start, groupSize);
             float s = GroupMath.mslkScale(mn, mx, mode);
             scale[qOff + j] = s;
             zero[qOff + j] = GroupMath.mslkZero(mn, s);

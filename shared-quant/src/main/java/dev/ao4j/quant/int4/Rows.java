@@ -3,18 +3,13 @@ package dev.ao4j.quant.int4;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.dtype.Bf16;
-import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.dtype.F16;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
-import java.util.Arrays;
-import java.util.Set;
 
 /** Row access and argument checks shared by the int4 entry points. */
 final class Rows {
     private Rows() {}
-
-    static final Set<DType> FLOAT_INPUTS = Set.of(DType.BF16, DType.F16, DType.F32);
 
     /** Copy {@code len} elements starting at flat index {@code from} into {@code dst[0..len)} as f32. */
     static void read(Tensor t, long from, float[] dst, int len) {
@@ -34,13 +29,6 @@ final class Rows {
                 for (int i = 0; i < len; i++) dst[off + i] = t.data().getAtIndex(Tensor.F32, from + i);
             }
             default -> throw new IllegalStateException("unchecked dtype " + t.dtype());
-        }
-    }
-
-    static void requireFloat(String what, Tensor t, Set<DType> allowed) {
-        if (!allowed.contains(t.dtype())) {
-            throw new UnsupportedFormatException(what + ": dtype must be one of " + names(allowed) + ", found "
-                    + t.dtype().torchName());
         }
     }
 
@@ -77,17 +65,5 @@ final class Rows {
         long[] d = shape.dims();
         d[d.length - 1] = last;
         return Shape.of(d);
-    }
-
-    /** torchao's block_size for groupwise quantization: 1 for every dim but the last. */
-    static Shape groupBlock(int rank, int groupSize) {
-        long[] d = new long[rank];
-        Arrays.fill(d, 1);
-        d[rank - 1] = groupSize;
-        return Shape.of(d);
-    }
-
-    private static String names(Set<DType> s) {
-        return s.stream().map(DType::torchName).sorted().toList().toString();
     }
 }

@@ -2,6 +2,7 @@ package dev.ao4j.quant.int4;
 
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.ComputeDtypes;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.numerics.TorchOps;
@@ -67,14 +68,8 @@ public final class Tinygemm {
         for (long r = 0; r < rows; r++) {
             Rows.read(x, r * k, row, k);
             for (int j = 0; j < groups; j++) {
-                float mn = Float.POSITIVE_INFINITY;
-                float mx = Float.NEGATIVE_INFINITY;
-                for (int i = j * groupSize; i < (j + 1) * groupSize; i++) {
-                    mn = Math.min(mn, row[i]);
-                    mx = Math.max(mx, row[i]);
-                }
-                mn = GroupMath.canonicalNaN(mn);
-                mx = GroupMath.canonicalNaN(mx);
+                float mn = GroupMath.groupMin(row, j * groupSize, groupSize);
+                float mx = GroupMath.groupMax(row, j * groupSize, groupSize);
                 float s = GroupMath.tinygemmScale(mn, mx, dt, mode, quantMin, quantMax, epsInDtype);
                 scale.setFloat(r * groups + j, s);
                 zero.setFloat(r * groups + j, GroupMath.tinygemmZero(mn, s, dt, mid));
@@ -99,7 +94,7 @@ public final class Tinygemm {
         long rows = x.shape().rows();
         Tensor q = Tensor.allocate(DType.I32, x.shape());
         // qparams of another dtype are promoted: torch computes (x - low) / scale in the promoted dtype
-        DType opDt = promote(dt, qp.scale().dtype());
+        DType opDt = TorchOps.promote(dt, qp.scale().dtype());
         float[] row = new float[k];
         for (long r = 0; r < rows; r++) {
             Rows.read(x, r * k, row, k);
@@ -126,7 +121,7 @@ public final class Tinygemm {
             throw new IllegalArgumentException("tinygemm dequantize: codes must have an integer dtype, found "
                     + q.dtype().torchName());
         }
-        if (!Rows.FLOAT_INPUTS.contains(outputDtype)) {
+        if (!ComputeDtypes.ALL.contains(outputDtype)) {
             throw new IllegalArgumentException("tinygemm dequantize: output dtype must be bfloat16, float16 or"
                     + " float32, found " + outputDtype.torchName());
         }
@@ -183,8 +178,7 @@ public final class Tinygemm {
     }
 
     private static DType checkedDtype(Tensor x) {
-        Rows.requireFloat("tinygemm input", x, Rows.FLOAT_INPUTS);
-        return x.dtype();
+        return ComputeDtypes.require("tinygemm input", x.dtype());
     }
 
     private static void checkRange(int quantMin, int quantMax) {
@@ -201,12 +195,7 @@ public final class Tinygemm {
             throw new IllegalArgumentException(what + ": scale/zero_point shape must be " + expected + " for input "
                     + shape + " and group size " + qp.groupSize() + ", found " + qp.scale().shape());
         }
-        Rows.requireFloat(what + " scale", qp.scale(), Rows.FLOAT_INPUTS);
+        ComputeDtypes.require(what + " scale", qp.scale().dtype());
         return groups;
-    }
-
-    /** torch type promotion between two float dtypes: equal stays, anything mixed goes to f32. */
-    private static DType promote(DType a, DType b) {
-        return a == b ? a : DType.F32;
     }
 }

@@ -2,6 +2,7 @@ package dev.ao4j.quant.int4;
 
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.VectorRounding;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -16,7 +17,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <ul>
  *   <li>min/max: lanewise and reduction MIN/MAX follow {@link Math#min}/{@link Math#max} (NaN wins), and a
  *       min/max fold does not depend on order.
- *   <li>rounding to bf16/f16 is done on the f32 bits (round to nearest even), as {@code Bf16}/{@code F16} do.
+ *   <li>rounding to bf16/f16 is {@link VectorRounding}, on the f32 bits as {@code Bf16}/{@code F16} do it.
  *   <li>{@code clamp(rint(v), 0, 15)} equals {@code clamp(rint(clamp(v, -1, 16)), 0, 15)}; on [-1, 16] rint is
  *       {@code (v + 1.5*2^23) - 1.5*2^23} (f32 addition rounds to nearest even at the units place).
  *   <li>A NaN code lane becomes the algorithm's NaN code, as the reference's explicit NaN test does.
@@ -26,11 +27,6 @@ final class VectorGroupKernel implements GroupKernel {
     static final VectorGroupKernel PREFERRED = new VectorGroupKernel(FloatVector.SPECIES_PREFERRED);
 
     private static final float RINT_MAGIC = 0x1.8p23f;
-    private static final int BF16_KEEP = 0xFFFF0000;
-    private static final int BF16_QUIET = 0x00400000;
-    private static final int F16_DROP = 0x1FFF;          // 13 low mantissa bits that f16 does not keep
-    private static final float F16_MIN_NORMAL = 0x1p-14f;
-    private static final float F16_OVERFLOW = 65536f;     // f16 rounds everything at or above 65520 to this: inf
 
     private final VectorSpecies<Float> fs;
 
@@ -56,8 +52,8 @@ final class VectorGroupKernel implements GroupKernel {
             int i = 0;
             for (; i < body; i += fs.length()) {
                 FloatVector v = FloatVector.fromArray(fs, x, base + i);
-                FloatVector t = roundTo(dtype, v.sub(low));
-                FloatVector q = roundTo(dtype, t.div(s));
+                FloatVector t = VectorRounding.round(dtype, v.sub(low));
+                FloatVector q = VectorRounding.round(dtype, t.div(s));
                 storeCodes(clampRint(q), 0, lanes, codes, cOff + start + i);
             }
             for (; i < groupSize; i++) {
@@ -127,41 +123,5 @@ final class VectorGroupKernel implements GroupKernel {
         FloatVector clean = c.blend((float) nanCode, nan);
         ((IntVector) clean.convert(VectorOperators.F2I, 0)).intoArray(lanes, 0);
         for (int k = 0; k < lanes.length; k++) codes[off + k] = (byte) lanes[k];
-    }
-
-    /**
-     * Round each lane to {@code dtype} (value kept as f32), like {@code TorchOps.round}. NaN lanes stay NaN
-     * (their payload may differ from the scalar path; every consumer maps any NaN the same way).
-     */
-    static FloatVector roundTo(DType dtype, FloatVector v) {
-        return switch (dtype) {
-            case F32 -> v;
-            case BF16 -> roundBf16(v);
-            case F16 -> roundF16(v);
-            default -> throw new IllegalArgumentException("not a float compute dtype: " + dtype);
-        };
-    }
-
-    static FloatVector roundBf16(FloatVector v) {
-        IntVector b = v.reinterpretAsInts();
-        IntVector odd = b.lanewise(VectorOperators.LSHR, 16).and(1);
-        IntVector r = b.add(odd).add(0x7FFF).and(BF16_KEEP);
-        VectorMask<Float> nan = v.test(VectorOperators.IS_NAN);
-        return r.reinterpretAsFloats().blend(b.and(BF16_KEEP).or(BF16_QUIET).reinterpretAsFloats(), nan);
-    }
-
-    static FloatVector roundF16(FloatVector v) {
-        IntVector b = v.reinterpretAsInts();
-        IntVector sign = b.and(0x80000000);
-        // normal f16 range: keep 10 fraction bits, ties to even; overflow to infinity
-        IntVector odd = b.lanewise(VectorOperators.LSHR, 13).and(1);
-        FloatVector normal = b.add(odd).add(F16_DROP >> 1).and(~F16_DROP).reinterpretAsFloats();
-        FloatVector inf = sign.or(0x7F800000).reinterpretAsFloats();
-        normal = normal.blend(inf, normal.abs().compare(VectorOperators.GE, F16_OVERFLOW));
-        // subnormal f16 range: multiples of 2^-24; adding 0.5 puts the 2^-24 place at the f32 units bit
-        FloatVector a = v.abs();
-        FloatVector sub = a.add(0.5f).sub(0.5f).reinterpretAsInts().or(sign).reinterpretAsFloats();
-        FloatVector r = normal.blend(sub, a.compare(VectorOperators.LT, F16_MIN_NORMAL));
-        return r.blend(v, v.test(VectorOperators.IS_NAN));
     }
 }

@@ -51,4 +51,24 @@ public final class TorchOps {
     public static float rne(float f) {
         return (float) Math.rint(f);
     }
+
+    /** {@code torch.clamp(x, min=lo)}: NaN passes through. */
+    public static float clampMin(float x, float lo) {
+        return x < lo ? lo : x;
+    }
+
+    /** {@code torch.clamp(x, lo, hi)}: NaN passes through. */
+    public static float clamp(float x, float lo, float hi) {
+        return Math.min(Math.max(x, lo), hi);
+    }
+
+    /**
+     * torch's result dtype of a binary op between two float tensors: equal dtypes stay, anything with f32 is
+     * f32, and bf16 with f16 is f32.
+     */
+    public static DType promote(DType a, DType b) {
+        ComputeDtypes.require("operand", a);
+        ComputeDtypes.require("operand", b);
+        return a == b ? a : DType.F32;
+    }
 }

@@ -11,6 +11,7 @@ import dev.ao4j.quant.config.MappingType;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
+import dev.ao4j.quant.numerics.TorchOps;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -151,7 +152,7 @@ class AffineQuantizationTest {
         Tensor ints = Tensor.allocate(DType.I32, Shape.of(4, 6));
         var u = assertThrows(UnsupportedFormatException.class, () -> AffineQuantization.chooseQParams(ints,
                 MappingType.SYMMETRIC, Shape.of(1, 6), QuantRange.int8(), DivMode.TRUE_DIV, Kernel.REFERENCE));
-        assertEquals("input dtype must be one of bf16, f16, f32 but was I32", u.getMessage());
+        assertEquals("input: dtype must be one of [bfloat16, float16, float32], found int32", u.getMessage());
 
         Tensor scalar = Tensor.allocate(DType.BF16, Shape.of());
         e = assertThrows(InvalidConfigException.class, () -> AffineQuantization.chooseQParams(scalar,
@@ -164,10 +165,10 @@ class AffineQuantizationTest {
 
     @Test
     void promotionFollowsTorch() {
-        assertEquals(DType.BF16, AffineQuantization.promote(DType.BF16, DType.BF16));
-        assertEquals(DType.F32, AffineQuantization.promote(DType.BF16, DType.F32));
-        assertEquals(DType.F32, AffineQuantization.promote(DType.BF16, DType.F16));
-        assertEquals(DType.F16, AffineQuantization.promote(DType.F16, DType.F16));
+        assertEquals(DType.BF16, TorchOps.promote(DType.BF16, DType.BF16));
+        assertEquals(DType.F32, TorchOps.promote(DType.BF16, DType.F32));
+        assertEquals(DType.F32, TorchOps.promote(DType.BF16, DType.F16));
+        assertEquals(DType.F16, TorchOps.promote(DType.F16, DType.F16));
     }
 
     static Tensor tensor(DType dtype, Shape shape, float... values) {

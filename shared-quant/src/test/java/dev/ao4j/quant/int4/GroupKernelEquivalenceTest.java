@@ -10,6 +10,7 @@ import dev.ao4j.quant.dtype.F16;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.numerics.TorchOps;
+import dev.ao4j.quant.numerics.VectorRounding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -76,7 +77,7 @@ class GroupKernelEquivalenceTest {
         for (int iter = 0; iter < 50_000; iter++) {
             for (int i = 0; i < v.length; i++) v[i] = interestingFloat(rnd);
             for (DType dt : List.of(DType.BF16, DType.F16)) {
-                VectorGroupKernel.roundTo(dt, FloatVector.fromArray(s, v, 0)).intoArray(out, 0);
+                VectorRounding.round(dt, FloatVector.fromArray(s, v, 0)).intoArray(out, 0);
                 for (int i = 0; i < v.length; i++) {
                     float expected = TorchOps.round(dt, v[i]);
                     if (Float.isNaN(expected)) {
