@@ -336,13 +336,7 @@ public final class TorchAoConfigCodec {
 
         /** Reject fields torchao's constructor would not accept. */
         void known(String... fields) {
-            List<String> known = List.of(fields);
-            for (String name : data.propertyNames()) {
-                if (!known.contains(name)) {
-                    throw new InvalidConfigException("unknown field '" + name + "' for " + type + "; known fields: "
-                            + known, at(name));
-                }
-            }
+            TorchAoWire.requireKnownFields(data, type, List.of(fields), where);
         }
 
         JsonNode get(String f) {

@@ -181,6 +181,27 @@ final class TorchAoWire {
         return type;
     }
 
+    /** The envelope {@code n}, after checking that its {@code _type} is {@code expectedType}. */
+    static ObjectNode typedEnvelope(JsonNode n, Where w, String expectedType) {
+        ObjectNode o = object(n, w);
+        String type = envelopeType(o, w);
+        if (!type.equals(expectedType)) {
+            throw new MalformedInputException("expected a " + expectedType + " value but found _type '" + type + "'",
+                    child(w, "_type"));
+        }
+        return o;
+    }
+
+    /** Reject fields torchao's constructor of {@code type} would not accept; {@code dw} is where {@code data} is. */
+    static void requireKnownFields(ObjectNode data, String type, List<String> known, Where dw) {
+        for (String name : data.propertyNames()) {
+            if (!known.contains(name)) {
+                throw new InvalidConfigException("unknown field '" + name + "' for " + type + "; known fields: "
+                        + known, child(dw, name));
+            }
+        }
+    }
+
     /** Nested dataclass / NamedTuple values carry {@code _version} 1 in config dicts and none in tensor metadata. */
     static void checkNestedVersion(ObjectNode o, Where w) {
         JsonNode v = o.get("_version");
@@ -204,12 +225,7 @@ final class TorchAoWire {
     }
 
     static String torchDtypeName(JsonNode n, Where w) {
-        ObjectNode o = object(n, w);
-        String type = envelopeType(o, w);
-        if (!type.equals("torch.dtype")) {
-            throw new MalformedInputException("expected a torch.dtype value but found _type '" + type + "'",
-                    child(w, "_type"));
-        }
+        ObjectNode o = typedEnvelope(n, w, "torch.dtype");
         return string(o.get("_data"), child(w, "_data"));
     }
 
@@ -222,12 +238,7 @@ final class TorchAoWire {
     }
 
     static <E extends Enum<E>> E enumEnvelope(JsonNode n, Where w, String enumClass, Class<E> cls) {
-        ObjectNode o = object(n, w);
-        String type = envelopeType(o, w);
-        if (!type.equals(enumClass)) {
-            throw new MalformedInputException("expected a " + enumClass + " value but found _type '" + type + "'",
-                    child(w, "_type"));
-        }
+        ObjectNode o = typedEnvelope(n, w, enumClass);
         return enumMember(o.get("_data"), child(w, "_data"), enumClass, cls);
     }
 
@@ -270,12 +281,7 @@ final class TorchAoWire {
             default -> throw new UnsupportedFormatException("unknown granularity type '" + type + "'; known types: "
                     + GRANULARITY_TYPES, child(w, "_type"));
         };
-        for (String name : data.propertyNames()) {
-            if (!fields.contains(name)) {
-                throw new InvalidConfigException("unknown field '" + name + "' for " + type + "; known fields: "
-                        + fields, child(dw, name));
-            }
-        }
+        requireKnownFields(data, type, fields, dw);
         try {
             return switch (type) {
                 case "PerTensor" -> new Granularity.PerTensor();
@@ -292,22 +298,11 @@ final class TorchAoWire {
     }
 
     static Float8MMConfig mmConfig(JsonNode n, Where w) {
-        ObjectNode o = object(n, w);
-        String type = envelopeType(o, w);
-        if (!type.equals("Float8MMConfig")) {
-            throw new MalformedInputException("expected a Float8MMConfig value but found _type '" + type + "'",
-                    child(w, "_type"));
-        }
+        ObjectNode o = typedEnvelope(n, w, "Float8MMConfig");
         checkNestedVersion(o, w);
         Where dw = child(w, "_data");
         ObjectNode data = object(o.get("_data"), dw);
-        List<String> fields = List.of("emulate", "use_fast_accum", "pad_inner_dim");
-        for (String name : data.propertyNames()) {
-            if (!fields.contains(name)) {
-                throw new InvalidConfigException("unknown field '" + name + "' for Float8MMConfig; known fields: "
-                        + fields, child(dw, name));
-            }
-        }
+        requireKnownFields(data, "Float8MMConfig", List.of("emulate", "use_fast_accum", "pad_inner_dim"), dw);
         // NamedTuple defaults are all False.
         return new Float8MMConfig(optBool(data, "emulate", dw), optBool(data, "use_fast_accum", dw),
                 optBool(data, "pad_inner_dim", dw));
