@@ -3,11 +3,9 @@ package dev.ao4j.transformers;
 import dev.ao4j.quant.Ao4jException;
 import dev.ao4j.quant.Where;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -43,7 +41,7 @@ public final class ModelFiles {
         for (String name : AUXILIARY_FILES) {
             Path from = src.resolve(name);
             if (Files.isRegularFile(from)) {
-                copyFile(from, dst.resolve(name));
+                AtomicFiles.copy(from, dst.resolve(name));
                 copied.add(name);
             }
         }
@@ -56,7 +54,7 @@ public final class ModelFiles {
                 for (Path f : files) {
                     if (!Files.isRegularFile(f)) continue;
                     String rel = CHAT_TEMPLATES_DIR + "/" + f.getFileName();
-                    copyFile(f, dst.resolve(CHAT_TEMPLATES_DIR).resolve(f.getFileName().toString()));
+                    AtomicFiles.copy(f, dst.resolve(CHAT_TEMPLATES_DIR).resolve(f.getFileName().toString()));
                     copied.add(rel);
                 }
             } catch (IOException e) {
@@ -64,30 +62,5 @@ public final class ModelFiles {
             }
         }
         return List.copyOf(copied);
-    }
-
-    private static void copyFile(Path from, Path to) {
-        Path tmp = null;
-        try {
-            Files.createDirectories(to.toAbsolutePath().getParent());
-            tmp = Files.createTempFile(to.toAbsolutePath().getParent(), "." + to.getFileName() + ".", ".partial");
-            Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
-            try {
-                Files.move(tmp, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, to, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
-        } catch (IOException e) {
-            throw new Ao4jException("cannot copy " + from.getFileName() + " to " + to + ": " + e, Where.file(from), e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the copy error is the one worth reporting
-                }
-            }
-        }
     }
 }
