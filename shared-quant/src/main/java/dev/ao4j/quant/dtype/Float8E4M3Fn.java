@@ -17,15 +17,8 @@ public final class Float8E4M3Fn {
     /** The positive NaN code (0xFF is the negative one). */
     public static final byte NAN = 0x7F;
 
-    private static final int[] DECODE_BITS = new int[256];
-    private static final float[] DECODE = new float[256];
-
-    static {
-        for (int c = 0; c < 256; c++) {
-            DECODE_BITS[c] = computeBits(c);
-            DECODE[c] = Float.intBitsToFloat(DECODE_BITS[c]);
-        }
-    }
+    private static final int[] DECODE_BITS = SmallFloat.decodeTable(Float8E4M3Fn::computeBits);
+    private static final float[] DECODE = SmallFloat.asFloats(DECODE_BITS);
 
     private static int computeBits(int c) {
         int sign = (c & 0x80) << 24;

@@ -18,15 +18,8 @@ public final class Float8E5M2 {
     public static final byte POSITIVE_INFINITY = 0x7C;
     public static final byte NEGATIVE_INFINITY = (byte) 0xFC;
 
-    private static final int[] DECODE_BITS = new int[256];
-    private static final float[] DECODE = new float[256];
-
-    static {
-        for (int c = 0; c < 256; c++) {
-            DECODE_BITS[c] = computeBits(c);
-            DECODE[c] = Float.intBitsToFloat(DECODE_BITS[c]);
-        }
-    }
+    private static final int[] DECODE_BITS = SmallFloat.decodeTable(Float8E5M2::computeBits);
+    private static final float[] DECODE = SmallFloat.asFloats(DECODE_BITS);
 
     private static int computeBits(int c) {
         int sign = (c & 0x80) << 24;

@@ -1,9 +1,11 @@
 package dev.ao4j.quant.dtype;
 
+import java.util.function.IntUnaryOperator;
+
 /**
  * Bit arithmetic shared by the small float formats (fp8, fp6, fp4): rounding a positive finite f32 onto the grid
- * of a format with a given mantissa width and exponent bias. Integer-only, so the result never depends on the
- * floating-point environment.
+ * of a format with a given mantissa width and exponent bias (integer-only, so the result never depends on the
+ * floating-point environment), and the fp8 decode tables.
  */
 final class SmallFloat {
     private SmallFloat() {}
@@ -33,6 +35,20 @@ final class SmallFloat {
             return 0; // significand < 2^24, so the value is below a quarter step
         }
         return roundShiftRight(significand, shift);
+    }
+
+    /** The f32 bits of every 8-bit code, {@code bits.applyAsInt(code)} for codes 0..255: a decode table. */
+    static int[] decodeTable(IntUnaryOperator bits) {
+        int[] table = new int[256];
+        for (int c = 0; c < table.length; c++) table[c] = bits.applyAsInt(c);
+        return table;
+    }
+
+    /** {@code Float.intBitsToFloat} of each entry, computed once so decoding is a table lookup. */
+    static float[] asFloats(int[] bits) {
+        float[] out = new float[bits.length];
+        for (int i = 0; i < bits.length; i++) out[i] = Float.intBitsToFloat(bits[i]);
+        return out;
     }
 
     /** {@code v / 2^shift} (v >= 0, 1 <= shift <= 30) rounded to nearest, ties to even. */
