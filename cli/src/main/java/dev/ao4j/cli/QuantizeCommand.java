@@ -3,6 +3,7 @@ package dev.ao4j.cli;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.Where;
 import dev.ao4j.quant.config.QuantConfig;
+import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.pipeline.ModuleSelector;
@@ -73,6 +74,11 @@ final class QuantizeCommand implements Callable<Integer> {
             description = "Largest safetensors shard, e.g. 5GB, 500MB (default: ${DEFAULT-VALUE}).")
     String maxShardSize;
 
+    @Option(names = "--dtype", paramLabel = "auto|bfloat16|float16|float32", defaultValue = "auto",
+            description = "Cast floating-point weights to this dtype first, like transformers' from_pretrained(dtype=...);"
+                    + " auto keeps the stored dtypes (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
     @Option(names = "--no-error-report", description = "Skip the per-layer SQNR measurement (faster).")
     boolean noErrorReport;
 
@@ -82,6 +88,9 @@ final class QuantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Path modelDir = model != null ? model : defaultModel();
+        if (!Files.isDirectory(modelDir)) {
+            throw new InvalidConfigException("no such model directory", Where.file(modelDir));
+        }
         Path configFile = modelDir.resolve(ModelConfig.FILE_NAME);
         if (!Files.isRegularFile(configFile)) {
             throw new InvalidConfigException("not a model directory: no " + ModelConfig.FILE_NAME + " in it",
@@ -94,7 +103,8 @@ final class QuantizeCommand implements Callable<Integer> {
         }
         QuantConfig quantConfig = Recipes.config(recipe);
         Recipe r = new Recipe(recipe, quantConfig, new ModuleSelector(modulesToNotConvert, false),
-                WeightQuantizers.forConfig(quantConfig, divMode(), kernelChoice()), !noErrorReport);
+                WeightQuantizers.forConfig(quantConfig, divMode(), kernelChoice()), !noErrorReport, computeDtype());
+        if (r.computeDtype() != null) config = config.withDtype(r.computeDtype());
         TorchAoQuantizationConfig hfConfig = TorchAoQuantizationConfig.of(quantConfig)
                 .withModulesToNotConvert(modulesToNotConvert.isEmpty() ? null : List.copyOf(modulesToNotConvert))
                 .withBareEnumFields(Recipes.bareEnumFields(quantConfig));
@@ -114,6 +124,17 @@ final class QuantizeCommand implements Callable<Integer> {
     private static Path defaultModel() {
         Path home = Path.of(System.getProperty("ao4j.home", "."));
         return home.resolve(DEFAULT_MODEL);
+    }
+
+    private DType computeDtype() {
+        return switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "auto" -> null;
+            case "bfloat16", "bf16" -> DType.BF16;
+            case "float16", "fp16", "half" -> DType.F16;
+            case "float32", "fp32", "float" -> DType.F32;
+            default -> throw new InvalidConfigException("--dtype must be auto, bfloat16, float16 or float32 but was '"
+                    + dtype + "'");
+        };
     }
 
     private DivMode divMode() {
@@ -161,6 +182,6 @@ final class QuantizeCommand implements Callable<Integer> {
                 if (!t.quantized() && t.shape().rank() == 2) out.printf("  %s: %s%n", t.name(), t.skipReason());
             }
         }
-        out.println("per-tensor details: " + outDir.resolve(TorchAoPackageWriter.REPORT_FILE));
+        out.println("per-tensor details: " + outDir.toAbsolutePath().normalize().resolve(TorchAoPackageWriter.REPORT_FILE));
     }
 }

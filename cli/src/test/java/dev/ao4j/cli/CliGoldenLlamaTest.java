@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -111,6 +112,39 @@ class CliGoldenLlamaTest {
             assertEquals(-1L, Files.mismatch(model.resolve(aux), out.resolve(aux)), aux + " not copied unchanged");
         }
         assertReport(out.resolve("ao4j_report.json"), recipe, golden.required("metadata"));
+    }
+
+    /**
+     * An f32 checkpoint quantized with {@code --dtype bfloat16} is what transformers' {@code from_pretrained(dtype=
+     * torch.bfloat16)} + torchao make of it: the same bytes as quantizing the bf16 model (bf16 -> f32 is exact).
+     */
+    @Test
+    void f32CheckpointCastToBf16MatchesTorchao() throws IOException {
+        Path f32 = tmp.resolve("tiny-llama-f32");
+        Files.createDirectories(f32);
+        ObjectNode cfg = (ObjectNode) CliTesting.readJson(model.resolve("config.json"));
+        cfg.put("dtype", "float32");
+        Files.writeString(f32.resolve("config.json"), cfg.toString());
+        Map<String, dev.ao4j.quant.tensor.Tensor> tensors = new java.util.LinkedHashMap<>();
+        try (SafetensorsFile src = SafetensorsFile.open(model.resolve("model.safetensors"))) {
+            for (String n : src.names()) tensors.put(n, src.tensor(n).to(dev.ao4j.quant.dtype.DType.F32));
+            dev.ao4j.safetensors.SafetensorsWriter.write(f32.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+        }
+
+        Path kept = tmp.resolve("f32-fp8-auto");
+        CliTesting.Result r = ao4j("quantize", f32, "--recipe", "fp8dq-row", "--out", kept, "--quiet");
+        assertEquals(0, r.exitCode(), r::toString);
+        assertTrue(r.out().contains("0 of 21 tensors quantized"), r::toString);
+        assertTrue(r.out().contains("model.layers.0.mlp.up_proj.weight: dtype float32 not supported by this config"),
+                r::toString);
+
+        Path out = tmp.resolve("f32-int8wo-bf16");
+        r = ao4j("quantize", f32, "--recipe", "int8wo", "--dtype", "bfloat16", "--out", out, "--quiet");
+        assertEquals(0, r.exitCode(), r::toString);
+        try (SafetensorsFile f = SafetensorsFile.open(out.resolve("model.safetensors"))) {
+            assertTensorsMatch(digests.required("int8wo").required("tensors"), f);
+        }
+        assertEquals("bfloat16", CliTesting.readJson(out.resolve("config.json")).required("dtype").asString());
     }
 
     private static void assertTensorsMatch(JsonNode golden, SafetensorsFile f) {

@@ -35,13 +35,14 @@ public final class Quantizer {
         return report;
     }
 
-    private static TensorResult process(String name, TensorInfo info, Tensor tensor, Recipe recipe, ModelSink sink) {
+    private static TensorResult process(String name, TensorInfo info, Tensor stored, Recipe recipe, ModelSink sink) {
         long t0 = System.nanoTime();
+        Tensor tensor = recipe.casts(info.dtype()) ? stored.to(recipe.computeDtype()) : stored;
         String skip = recipe.selector().skipReason(name, info.shape());
-        if (skip == null) skip = recipe.quantizer().skipReason(info.shape(), info.dtype());
+        if (skip == null) skip = recipe.quantizer().skipReason(info.shape(), tensor.dtype());
         if (skip != null) {
             sink.writePlain(name, tensor);
-            return new TensorResult(name, info.dtype(), info.shape(), null, skip, info.byteSize(), info.byteSize(),
+            return new TensorResult(name, info.dtype(), info.shape(), null, skip, info.byteSize(), tensor.byteSize(),
                     Double.NaN, System.nanoTime() - t0);
         }
         QuantizedTensor q = recipe.quantizer().quantize(tensor);

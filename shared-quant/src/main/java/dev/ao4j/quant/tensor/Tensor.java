@@ -112,6 +112,48 @@ public record Tensor(DType dtype, Shape shape, MemorySegment data) {
         return new Tensor(newDtype, newShape, data);
     }
 
+    /**
+     * {@code tensor.to(dtype)} between floating dtypes (bf16, f16, f32, f64): each element rounded once, to nearest
+     * even, as torch casts. Returns this tensor when the dtype already matches.
+     */
+    public Tensor to(DType target) {
+        if (target == dtype) return this;
+        if (!isCastable(dtype) || !isCastable(target)) {
+            throw new UnsupportedOperationException("cast " + dtype + " -> " + target + ": only BF16, F16, F32 and F64"
+                    + " convert");
+        }
+        Tensor out = allocate(target, shape);
+        long n = numel();
+        if (dtype == DType.F64) {
+            for (long i = 0; i < n; i++) {
+                double d = data.getAtIndex(F64, i);
+                if (target == DType.F64) out.data.setAtIndex(F64, i, d);
+                else out.setFloat(i, target == DType.F32 ? (float) d : roundToOddFloat(d));
+            }
+        } else if (target == DType.F64) {
+            for (long i = 0; i < n; i++) out.data.setAtIndex(F64, i, getFloat(i));
+        } else {
+            for (long i = 0; i < n; i++) out.setFloat(i, getFloat(i));
+        }
+        return out;
+    }
+
+    private static boolean isCastable(DType t) {
+        return t == DType.BF16 || t == DType.F16 || t == DType.F32 || t == DType.F64;
+    }
+
+    /**
+     * {@code d} as an f32 rounded to odd: truncated toward zero, lowest mantissa bit set when inexact. Rounding
+     * that once more to bf16 or f16 (at least two bits narrower) equals rounding {@code d} directly, which is
+     * what torch's double-to-half casts do.
+     */
+    static float roundToOddFloat(double d) {
+        float f = (float) d;
+        if (Double.isNaN(d) || Double.isInfinite(f) || (double) f == d) return f;
+        if (Math.abs((double) f) > Math.abs(d)) f = Math.nextAfter(f, 0.0);
+        return Float.intBitsToFloat(Float.floatToRawIntBits(f) | 1);
+    }
+
     /** Copy into fresh memory (so it outlives a mapping). */
     public Tensor copy() {
         Tensor t = allocate(dtype, shape);

@@ -48,6 +48,8 @@ public final class TorchAoPackageWriter implements ModelSink {
     private final ShardedWriter weights;
     /** Key and metadata per state-dict entry, without tensors: holding those would defeat streaming. */
     private final List<Flattened> entries = new ArrayList<>();
+    /** Output tensor name → the state-dict key it came from, to report name collisions in source terms. */
+    private final java.util.Map<String, String> origins = new java.util.HashMap<>();
     private boolean done;
 
     private TorchAoPackageWriter(Path sourceDir, Path out, Path partial, ModelConfig config,
@@ -101,7 +103,16 @@ public final class TorchAoPackageWriter implements ModelSink {
     }
 
     private void add(Flattened f) {
-        for (NamedTensor t : f.tensors()) weights.add(t.name(), t.tensor());
+        for (NamedTensor t : f.tensors()) {
+            String earlier = origins.putIfAbsent(t.name(), f.key());
+            if (earlier != null) {
+                throw new dev.ao4j.quant.MalformedInputException("source tensor '" + (t.name().equals(f.key()) ? f.key()
+                        : earlier) + "' has the name torchao gives a part of quantized weight '" + (t.name()
+                        .equals(f.key()) ? earlier : f.key()) + "' (" + t.name() + "); the package would be ambiguous",
+                        Where.file(sourceDir));
+            }
+            weights.add(t.name(), t.tensor());
+        }
         entries.add(new Flattened(f.key(), List.of(), f.metadata()));
     }
 
