@@ -188,10 +188,7 @@ public final class AffineQuantization {
     public static Tensor castFloat(Tensor t, DType dtype) {
         ComputeDtypes.require("tensor", t.dtype());
         ComputeDtypes.require("target dtype", dtype);
-        if (t.dtype() == dtype) return t.copy();
-        Tensor out = Tensor.allocate(dtype, t.shape());
-        for (long i = 0, n = t.numel(); i < n; i++) out.setFloat(i, t.getFloat(i));
-        return out;
+        return t.dtype() == dtype ? t.copy() : t.to(dtype);
     }
 
     /** The blocks of {@code shape}; the affine primitives take tensors of rank >= 1, not scalars. */
