@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The {@code ao4j} command line: quantize, inspect and benchmark models. */
 @Command(name = "ao4j", mixinStandardHelpOptions = true, versionProvider = Ao4j.Version.class,
         description = "TorchAO-exact model quantization for the JVM.",
-        subcommands = {QuantizeCommand.class, InspectCommand.class, BenchCommand.class,
+        subcommands = {QuantizeCommand.class, InspectCommand.class, BenchCommand.class, BenchPipelineCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Ao4j {
 
