@@ -5,6 +5,7 @@ import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.ComputeDtypes;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
 
@@ -31,10 +32,11 @@ public final class MxQuantizer {
 
     /**
      * {@code to_mx(hp, elem, 32, scaling)} and, for {@code swizzleScales}, the scale in the {@link ScaleSwizzle}
-     * layout (2-D inputs only, as torchao's linear weights).
+     * layout (2-D inputs only, as torchao's linear weights). {@code kernel} picks the scalar reference or its
+     * Vector API twin (same bits).
      */
     public static MxTensor quantize(Tensor hp, MxElement elem, ScalingMode scaling, boolean swizzleScales,
-                                    DivMode mode) {
+                                    DivMode mode, Kernel kernel) {
         ComputeDtypes.require("MX quantization input", hp.dtype());
         Shape shape = hp.shape();
         if (shape.rank() < 1 || shape.cols() % BLOCK_SIZE != 0) {
@@ -52,7 +54,10 @@ public final class MxQuantizer {
         sDims[sDims.length - 1] /= BLOCK_SIZE;
         Tensor q = Tensor.allocate(elem.qdataDtype, Shape.of(qDims));
         Tensor scale = Tensor.allocate(DType.F8_E8M0, Shape.of(sDims));
-        MxReference.quantizeRows(hp, cols, BLOCK_SIZE, elem, scaling, mode, q, scale, 0, rows);
+        switch (kernel) {
+            case REFERENCE -> MxReference.quantizeRows(hp, cols, BLOCK_SIZE, elem, scaling, mode, q, scale, 0, rows);
+            case VECTOR -> MxVector.quantize(hp, cols, BLOCK_SIZE, elem, scaling, mode, q, scale, rows);
+        }
         if (swizzleScales) scale = ScaleSwizzle.swizzle(scale);
         return new MxTensor(q, scale, elem, BLOCK_SIZE, swizzleScales, hp.dtype(), shape);
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.tensor.Tensor;
 import java.util.List;
 import java.util.Set;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -37,8 +39,9 @@ class MxGoldenTest {
         golden.close();
     }
 
-    static Stream<GoldenFamily.Case> cases() {
-        return GoldenFamily.cases("mx").stream().filter(c -> c.status().equals("ok"));
+    static Stream<Arguments> cases() {
+        return GoldenFamily.cases("mx").stream().filter(c -> c.status().equals("ok"))
+                .flatMap(c -> Stream.of(Kernel.values()).map(k -> Arguments.of(c, k)));
     }
 
     @Test
@@ -48,12 +51,12 @@ class MxGoldenTest {
         assertTrue(all.stream().allMatch(c -> c.status().equals("ok")));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
-    void matchesTorchao(GoldenFamily.Case c) {
+    void matchesTorchao(GoldenFamily.Case c, Kernel kernel) {
         boolean known = KNOWN_DIFFERENCES.contains(c.toString());
         try {
-            check(c);
+            check(c, kernel);
         } catch (AssertionError e) {
             if (known) return;
             throw e;
@@ -61,14 +64,14 @@ class MxGoldenTest {
         if (known) fail(c + " is listed in KNOWN_DIFFERENCES but now matches torchao; remove it from the list");
     }
 
-    private static void check(GoldenFamily.Case c) {
+    private static void check(GoldenFamily.Case c, Kernel kernel) {
         String[] parts = c.id().split("\\.");
         switch (parts[1]) {
             case "to_mx" -> {
                 Tensor x = golden.input(c.param("input"));
                 MxElement elem = MxElement.fromId(c.param("elem"));
                 ScalingMode scaling = ScalingMode.valueOf(c.param("scaling_mode"));
-                MxTensor t = MxQuantizer.quantize(x, elem, scaling, false, c.divMode());
+                MxTensor t = MxQuantizer.quantize(x, elem, scaling, false, c.divMode(), kernel);
                 golden.assertOutput(c, "scale_e8m0", t.scale());
                 golden.assertOutput(c, "qdata", as(t.qdata(), c, "qdata"));
                 golden.assertOutput(c, "dq_f32", MxQuantizer.dequantize(t, DType.F32, c.divMode()));
@@ -80,7 +83,7 @@ class MxGoldenTest {
                 Tensor x = golden.input("rand_256x512");
                 MxElement elem = MxElement.fromId(c.param("elem"));
                 MxTensor t = MxQuantizer.quantize(x, elem, ScalingMode.valueOf(c.param("scaling_mode")), true,
-                        c.divMode());
+                        c.divMode(), kernel);
                 golden.assertOutput(c, "qdata", as(t.qdata(), c, "qdata"));
                 golden.assertOutput(c, "scale", t.scale());
                 golden.assertOutput(c, "scale_unswizzled_reference", MxQuantizer.plainScale(t));
@@ -90,7 +93,7 @@ class MxGoldenTest {
                 // MXDynamicActivationMXWeightConfig: RCEIL, swizzled weight scales, dequantized to the bf16 weight
                 Tensor x = golden.input("rand_256x512");
                 MxElement elem = parts[2].equals("mxfp4") ? MxElement.FP4_E2M1 : MxElement.FP8_E4M3;
-                MxTensor t = MxQuantizer.quantize(x, elem, ScalingMode.RCEIL, true, c.divMode());
+                MxTensor t = MxQuantizer.quantize(x, elem, ScalingMode.RCEIL, true, c.divMode(), kernel);
                 golden.assertOutput(c, "qdata", as(t.qdata(), c, "qdata"));
                 golden.assertOutput(c, "scale", t.scale());
                 golden.assertOutput(c, "dq", MxQuantizer.dequantize(t, t.originalDtype(), c.divMode()));
