@@ -92,7 +92,8 @@ def to_bf16_bits(t):  # round-to-nearest-even f32 -> bf16, as torch does
 sd = m.state_dict()
 with torch.no_grad():  # evaluate the weights as shipped: bf16-rounded
     for k, v in sd.items():
-        v.copy_(torch.from_numpy(to_bf16_bits(v).astype(np.uint32) << 16).view(torch.float32).view(v.shape))
+        widened = (to_bf16_bits(v).astype(np.uint32) << 16).view(np.int32)  # torch 1.13 has no uint32
+        v.copy_(torch.from_numpy(widened).view(torch.float32).view(v.shape))
 vl = evaluate(m); print(f'bf16 weights: val loss {vl:.4f} nats/byte, ppl {math.exp(vl):.4f}')
 
 hdr, off, blobs = {}, 0, []
