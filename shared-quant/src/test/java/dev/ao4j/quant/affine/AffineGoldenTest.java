@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.MappingType;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.golden.GoldenCases;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Int8Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -23,32 +23,23 @@ import tools.jackson.databind.JsonNode;
  * per-row, g32, g128) and every {@code prim.int8tensor_style.*} case, on both devices and with both kernels.
  */
 class AffineGoldenTest {
-    private static Golden golden;
-
-    @BeforeAll
-    static void open() {
-        golden = Golden.open("affine");
-    }
-
-    @AfterAll
-    static void close() {
-        golden.close();
-    }
+    @AutoClose
+    private static final GoldenCases GOLDEN = GoldenCases.open("affine", "affine_inputs");
 
     static Stream<Arguments> primAffine() {
-        return Golden.cases("affine").stream().filter(c -> c.id().startsWith("prim.affine."))
+        return GoldenCases.cases("affine").stream().filter(c -> c.id().startsWith("prim.affine."))
                 .flatMap(c -> Stream.of(Kernel.values()).map(k -> Arguments.of(c, k)));
     }
 
     static Stream<Arguments> int8TensorStyle() {
-        return Golden.cases("affine").stream().filter(c -> c.id().startsWith("prim.int8tensor_style."))
+        return GoldenCases.cases("affine").stream().filter(c -> c.id().startsWith("prim.int8tensor_style."))
                 .flatMap(c -> Stream.of(Kernel.values()).map(k -> Arguments.of(c, k)));
     }
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("primAffine")
-    void primAffineMatchesTorchao(Golden.Case c, Kernel kernel) {
-        Tensor x = golden.input(c.param("input"));
+    void primAffineMatchesTorchao(GoldenCases.Case c, Kernel kernel) {
+        Tensor x = GOLDEN.input(c.param("input"));
         MappingType mapping = MappingType.valueOf(c.param("mapping"));
         Shape blockSize = shape(c.params().get("block_size"));
         JsonNode qr = c.params().get("qrange");
@@ -56,18 +47,18 @@ class AffineGoldenTest {
         DType container = DType.fromTorch(c.param("container"));
 
         QParams qp = AffineQuantization.chooseQParams(x, mapping, blockSize, range, c.divMode(), kernel);
-        golden.assertOutput(c, "scale", qp.scale());
-        golden.assertOutput(c, "zero_point", qp.zeroPoint());
+        GOLDEN.assertOutput(c, "scale", qp.scale());
+        GOLDEN.assertOutput(c, "zero_point", qp.zeroPoint());
         Tensor q = AffineQuantization.quantize(x, blockSize, qp.scale(), qp.zeroPoint(), range, container, kernel);
-        golden.assertOutput(c, "q", q);
+        GOLDEN.assertOutput(c, "q", q);
         Tensor dq = AffineQuantization.dequantize(q, blockSize, qp.scale(), qp.zeroPoint(), x.dtype());
-        golden.assertOutput(c, "dq", dq);
+        GOLDEN.assertOutput(c, "dq", dq);
     }
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("int8TensorStyle")
-    void int8TensorStyleMatchesTorchao(Golden.Case c, Kernel kernel) {
-        Tensor x = golden.input(c.param("input"));
+    void int8TensorStyleMatchesTorchao(GoldenCases.Case c, Kernel kernel) {
+        Tensor x = GOLDEN.input(c.param("input"));
         Shape blockSize = shape(c.params().get("block_size"));
         Granularity g = blockSize.equals(x.shape()) ? new Granularity.PerTensor()
                 : blockSize.dim(1) == x.shape().dim(1) ? new Granularity.PerRow()
@@ -75,10 +66,10 @@ class AffineGoldenTest {
 
         Int8Tensor t = Int8Quantizer.weight(x, g, null, false, c.divMode(), kernel);
         assertEquals(blockSize, t.blockSize(), c + " block size");
-        golden.assertOutput(c, "scale", t.scale());
-        golden.assertOutput(c, "zero_point", t.zeroPoint());
-        golden.assertOutput(c, "q", t.qdata());
-        golden.assertOutput(c, "dq", Int8Quantizer.dequantize(t));
+        GOLDEN.assertOutput(c, "scale", t.scale());
+        GOLDEN.assertOutput(c, "zero_point", t.zeroPoint());
+        GOLDEN.assertOutput(c, "q", t.qdata());
+        GOLDEN.assertOutput(c, "dq", Int8Quantizer.dequantize(t));
     }
 
     static Shape shape(JsonNode dims) {

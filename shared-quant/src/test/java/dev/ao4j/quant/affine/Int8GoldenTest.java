@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.MappingType;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.golden.GoldenCases;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Int8Tensor;
 import dev.ao4j.quant.tensor.Tensor;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -22,25 +22,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * quantized by the weight's activation kwargs), on rand_256x512 and edge_64x512, both devices, both kernels.
  */
 class Int8GoldenTest {
-    private static Golden golden;
-
-    @BeforeAll
-    static void open() {
-        golden = Golden.open("int8");
-    }
-
-    @AfterAll
-    static void close() {
-        golden.close();
-    }
+    @AutoClose
+    private static final GoldenCases GOLDEN = GoldenCases.open("int8", "affine_inputs");
 
     static Stream<Arguments> cases() {
-        return Golden.cases("int8").stream().flatMap(c -> Stream.of(Kernel.values()).map(k -> Arguments.of(c, k)));
+        return GoldenCases.cases("int8").stream().flatMap(c -> Stream.of(Kernel.values()).map(k -> Arguments.of(c, k)));
     }
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
-    void matchesTorchao(Golden.Case c, Kernel kernel) {
+    void matchesTorchao(GoldenCases.Case c, Kernel kernel) {
         String[] id = c.id().split("\\.");
         boolean dynamic = switch (id[1]) {
             case "wo" -> false;
@@ -54,22 +45,22 @@ class Int8GoldenTest {
             default -> throw new IllegalArgumentException("unknown granularity in " + c.id());
         };
         var act = dynamic ? new Int8Tensor.ActivationQuant(g, MappingType.SYMMETRIC, false) : null;
-        Tensor w = golden.input(c.param("input"));
+        Tensor w = GOLDEN.input(c.param("input"));
 
         Int8Tensor t = Int8Quantizer.weight(w, g, act, false, c.divMode(), kernel);
         // the generator recorded torchao's attribute as its Python repr, e.g. "[1, 512]"
         assertEquals(c.info().get("weight").get("block_size").asString(), t.blockSize().toString(), "block_size");
         assertEquals(DType.BF16, t.originalDtype());
-        golden.assertOutput(c, "qdata", t.qdata());
-        golden.assertOutput(c, "scale", t.scale());
-        golden.assertOutput(c, "zero_point", t.zeroPoint());
-        golden.assertOutput(c, "dq", Int8Quantizer.dequantize(t));
+        GOLDEN.assertOutput(c, "qdata", t.qdata());
+        GOLDEN.assertOutput(c, "scale", t.scale());
+        GOLDEN.assertOutput(c, "zero_point", t.zeroPoint());
+        GOLDEN.assertOutput(c, "dq", Int8Quantizer.dequantize(t));
 
         if (dynamic) {
-            Int8Tensor a = Int8Quantizer.activation(golden.input("act_8x512"), t.activationQuant(), c.divMode(), kernel);
-            golden.assertOutput(c, "act_qdata", a.qdata());
-            golden.assertOutput(c, "act_scale", a.scale());
-            golden.assertOutput(c, "act_zero_point", a.zeroPoint());
+            Int8Tensor a = Int8Quantizer.activation(GOLDEN.input("act_8x512"), t.activationQuant(), c.divMode(), kernel);
+            GOLDEN.assertOutput(c, "act_qdata", a.qdata());
+            GOLDEN.assertOutput(c, "act_scale", a.scale());
+            GOLDEN.assertOutput(c, "act_zero_point", a.zeroPoint());
         } else {
             assertNull(t.activationQuant());
         }

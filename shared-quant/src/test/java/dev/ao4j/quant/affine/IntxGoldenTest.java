@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.MappingType;
+import dev.ao4j.quant.golden.GoldenCases;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -20,20 +20,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * g32, int8 per channel, int2 g32), on rand_256x512 and edge_64x512, both devices, both kernels.
  */
 class IntxGoldenTest {
-    private static Golden golden;
-
-    @BeforeAll
-    static void open() {
-        golden = Golden.open("intx");
-    }
-
-    @AfterAll
-    static void close() {
-        golden.close();
-    }
+    @AutoClose
+    private static final GoldenCases GOLDEN = GoldenCases.open("intx", "affine_inputs");
 
     static Stream<Arguments> cases() {
-        return Golden.cases("intx").stream().flatMap(c -> Stream.of(Kernel.values()).map(k -> Arguments.of(c, k)));
+        return GoldenCases.cases("intx").stream().flatMap(c -> Stream.of(Kernel.values()).map(k -> Arguments.of(c, k)));
     }
 
     /** Config names as the generator wrote them: "8da4w.sym.g32", "wo.int2.sym.g32", "8da8w.sym.perchannel". */
@@ -67,9 +58,9 @@ class IntxGoldenTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
-    void matchesTorchao(Golden.Case c, Kernel kernel) {
+    void matchesTorchao(GoldenCases.Case c, Kernel kernel) {
         Config cfg = Config.parse(c.param("config"));
-        var w = golden.input(c.param("input"));
+        var w = GOLDEN.input(c.param("input"));
 
         IntxUnpackedToInt8Tensor t = IntxQuantizer.fromHighPrecision(w, cfg.spec(), cfg.activationQuantization(),
                 c.divMode(), kernel);
@@ -78,13 +69,13 @@ class IntxGoldenTest {
         assertEquals(tuple(t.blockSize()), info.get("block_size").asString());
         assertEquals(t.activationQuantization() == null ? "None" : "'" + t.activationQuantization() + "'",
                 info.get("activation_quantization").asString());
-        golden.assertOutput(c, "qdata", t.qdata());
-        golden.assertOutput(c, "scale", t.scale());
-        golden.assertOutput(c, "zero_point", t.zeroPoint());
-        golden.assertOutput(c, "dq", IntxQuantizer.dequantize(t));
+        GOLDEN.assertOutput(c, "qdata", t.qdata());
+        GOLDEN.assertOutput(c, "scale", t.scale());
+        GOLDEN.assertOutput(c, "zero_point", t.zeroPoint());
+        GOLDEN.assertOutput(c, "dq", IntxQuantizer.dequantize(t));
         if (c.outputs().containsKey("act_qdq")) {
-            golden.assertOutput(c, "act_qdq",
-                    IntxQuantizer.int8AsymPerTokenQuantDequant(golden.input("act_8x512"), c.divMode(), kernel));
+            GOLDEN.assertOutput(c, "act_qdq",
+                    IntxQuantizer.int8AsymPerTokenQuantDequant(GOLDEN.input("act_8x512"), c.divMode(), kernel));
         }
     }
 

@@ -7,6 +7,7 @@ import dev.ao4j.quant.config.Float8MMConfig;
 import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.KernelPreference;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.golden.GoldenCases;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Float8Tensor;
 import dev.ao4j.quant.tensor.Shape;
@@ -18,12 +19,12 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Every ok golden case of family fp8 (wo.*, dq.*, from_hp_torch.*) and every prim.float8.* case, on both devices
@@ -32,21 +33,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * kernel_preference), the prim cases call the primitives directly.
  */
 class Float8GoldenTest {
-    private static Float8Golden golden;
-
-    @BeforeAll
-    static void open() {
-        golden = new Float8Golden();
-    }
-
-    @AfterAll
-    static void close() {
-        golden.close();
-    }
+    @AutoClose
+    private static final GoldenCases GOLDEN = GoldenCases.openWithDigests("fp8_digests.json", "fp8_scales", "fp8_q",
+            "fp8_dq", "fp8_extras");
 
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        for (Float8Golden.Case c : Float8Golden.cases()) {
+        for (GoldenCases.Case c : GoldenCases.cases("fp8_scales")) {
             for (Kernel k : Kernel.values()) out.add(Arguments.of(c, k));
         }
         return out.stream();
@@ -54,22 +47,34 @@ class Float8GoldenTest {
 
     @Test
     void resourcesHoldEveryCaseOnBothDevices() {
-        List<Float8Golden.Case> all = Float8Golden.cases();
+        List<GoldenCases.Case> all = GoldenCases.cases("fp8_scales");
         Set<String> cpu = new HashSet<>();
         Set<String> cuda = new HashSet<>();
-        for (Float8Golden.Case c : all) (c.device().equals("cpu") ? cpu : cuda).add(c.id());
+        for (GoldenCases.Case c : all) (c.device().equals("cpu") ? cpu : cuda).add(c.id());
         assertEquals(cpu, cuda);
         // 17 fp8 cases (wo, dq, from_hp_torch on two inputs) and 21 prim.float8 cases per device
         assertEquals(38, cpu.size());
-        for (Float8Golden.Case c : all) {
+        JsonNode digests = GoldenCases.json("fp8_digests.json");
+        for (GoldenCases.Case c : all) {
             long nonY = c.outputs().keySet().stream().filter(k -> !k.equals("y")).count();
-            assertEquals(nonY, golden.digestCount(c), c + ": digests must cover every output but y");
+            assertEquals(nonY, digestCount(digests, c), c + ": digests must cover every output but y");
         }
+    }
+
+    /** How many outputs of {@code c} fp8_digests.json lists (all but y, whose names have no further dot). */
+    private static long digestCount(JsonNode digests, GoldenCases.Case c) {
+        String prefix = c.key("");
+        long n = 0;
+        for (var e : digests.properties()) {
+            String k = e.getKey();
+            if (k.startsWith(prefix) && !k.substring(prefix.length()).contains(".")) n++;
+        }
+        return n;
     }
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
-    void matchesTorchao(Float8Golden.Case c, Kernel kernel) {
+    void matchesTorchao(GoldenCases.Case c, Kernel kernel) {
         if (c.family().equals("prim")) {
             checkPrimitive(c, kernel);
         } else {
@@ -77,8 +82,8 @@ class Float8GoldenTest {
         }
     }
 
-    private static void checkPrimitive(Float8Golden.Case c, Kernel kernel) {
-        Tensor x = golden.input(c.params().get("input").asString());
+    private static void checkPrimitive(GoldenCases.Case c, Kernel kernel) {
+        Tensor x = GOLDEN.input(c.params().get("input").asString());
         DType fp8 = c.outputs().get("q").dtype();
         Shape block = c.params().has("block_size") ? shape(c.params().get("block_size")) : blockFromId(c.id(), x);
         Float lb = c.params().has("hp_value_lb") ? (float) c.params().get("hp_value_lb").asDouble() : null;
@@ -92,7 +97,7 @@ class Float8GoldenTest {
                 case "dq" -> Float8Quantizer.dequantize(q, scale, c.outputs().get("dq").dtype(), c.divMode());
                 default -> throw new AssertionError(c + ": unexpected output " + name);
             };
-            golden.assertOutput(c, name, actual);
+            GOLDEN.assertOutput(c, name, actual);
             checked++;
         }
         assertTrue(checked >= 2, c + " checked too few outputs");
@@ -111,8 +116,8 @@ class Float8GoldenTest {
         };
     }
 
-    private static void checkFloat8Tensor(Float8Golden.Case c, Kernel kernel) {
-        Tensor w = golden.input(c.params().get("input").asString());
+    private static void checkFloat8Tensor(GoldenCases.Case c, Kernel kernel) {
+        Tensor w = GOLDEN.input(c.params().get("input").asString());
         var info = c.info().get("weight");
         assertEquals("Float8Tensor", info.get("class").asString());
         Shape block = shape(info.get("block_size").asString());
@@ -128,7 +133,7 @@ class Float8GoldenTest {
 
         Float8Tensor act = null;
         if (aq != null) {
-            act = Float8Quantizer.quantizeActivation(golden.input("act_8x512"), aq, c.divMode(), kernel);
+            act = Float8Quantizer.quantizeActivation(GOLDEN.input("act_8x512"), aq, c.divMode(), kernel);
         }
         for (String name : c.outputs().keySet()) {
             Tensor actual = switch (name) {
@@ -140,7 +145,7 @@ class Float8GoldenTest {
                 case "y" -> null; // the matmul output is outside the quantizer
                 default -> throw new AssertionError(c + ": unexpected output " + name);
             };
-            if (actual != null) golden.assertOutput(c, name, actual);
+            if (actual != null) GOLDEN.assertOutput(c, name, actual);
         }
     }
 

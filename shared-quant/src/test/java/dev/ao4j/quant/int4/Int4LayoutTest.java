@@ -1,10 +1,11 @@
 package dev.ao4j.quant.int4;
 
-import static dev.ao4j.quant.int4.Int4Golden.assertBitEqual;
+import static dev.ao4j.quant.golden.GoldenCases.assertBitEqual;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.golden.GoldenCases;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Int4Tensor;

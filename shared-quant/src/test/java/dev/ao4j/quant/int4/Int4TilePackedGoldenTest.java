@@ -1,14 +1,14 @@
 package dev.ao4j.quant.int4;
 
-import static dev.ao4j.quant.int4.Int4Golden.assertBitEqual;
+import static dev.ao4j.quant.golden.GoldenCases.assertBitEqual;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.ao4j.quant.golden.GoldenCases;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.qtensor.Int4TilePackedTo4dTensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
-import dev.ao4j.safetensors.SafetensorsFile;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -22,34 +22,34 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class Int4TilePackedGoldenTest {
 
-    static List<Int4Golden.Case> cases() {
-        List<Int4Golden.Case> all = new ArrayList<>(Int4Golden.cases("int4", "int4.tile_packed_tinygemm."));
-        all.addAll(Int4Golden.cases("int4_tile_dq", "int4.tile_packed_tinygemm."));
+    static List<GoldenCases.Case> cases() {
+        List<GoldenCases.Case> all = new ArrayList<>(GoldenCases.cases("int4", "int4.tile_packed_tinygemm."));
+        all.addAll(GoldenCases.cases("int4_tile_dq", "int4.tile_packed_tinygemm."));
         return all;
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
-    void quantizeMatchesTorchaoWithEveryKernel(Int4Golden.Case c) {
+    void quantizeMatchesTorchaoWithEveryKernel(GoldenCases.Case c) {
         assertEquals(DivMode.CUDA_RECIPROCAL, c.divMode());
-        try (SafetensorsFile golden = Int4Golden.open(c.file())) {
-            Tensor w = golden.tensor("input/" + c.input());
+        try (GoldenCases golden = GoldenCases.open(c.file())) {
+            Tensor w = golden.input(c.param("input"));
             for (Kernel kernel : Kernel.values()) {
-                Int4TilePackedTo4dTensor t = Int4TilePacked.quantize(w, c.groupSize(), c.divMode(), kernel);
-                assertBitEqual(golden.tensor(c.outputName("qdata")), t.qdata(), c + " " + kernel + " qdata");
-                assertBitEqual(golden.tensor(c.outputName("scale_and_zero")), t.scaleAndZero(),
+                Int4TilePackedTo4dTensor t = Int4TilePacked.quantize(w, c.intParam("group_size"), c.divMode(), kernel);
+                assertBitEqual(golden.output(c, "qdata"), t.qdata(), c + " " + kernel + " qdata");
+                assertBitEqual(golden.output(c, "scale_and_zero"), t.scaleAndZero(),
                         c + " " + kernel + " scale_and_zero");
                 assertEquals(w.shape(), t.shape());
-                assertEquals(Shape.of(1, c.groupSize()), t.blockSize());
+                assertEquals(Shape.of(1, c.intParam("group_size")), t.blockSize());
             }
         }
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
-    void unpackThenRepackReproducesTorchaoQdata(Int4Golden.Case c) {
-        try (SafetensorsFile golden = Int4Golden.open(c.file())) {
-            Tensor qdata = golden.tensor(c.outputName("qdata"));
+    void unpackThenRepackReproducesTorchaoQdata(GoldenCases.Case c) {
+        try (GoldenCases golden = GoldenCases.open(c.file())) {
+            Tensor qdata = golden.output(c, "qdata");
             Tensor codes = Int4TilePacked.unpackCodes(qdata);
             Tensor repacked = Int4TilePacked.convertWeightToInt4Pack(Int4TilePacked.prepack(codes),
                     Int4TilePacked.INNER_K_TILES);
@@ -59,12 +59,12 @@ class Int4TilePackedGoldenTest {
 
     @Test
     void dequantizeMatchesTheTinygemmKernel() {
-        try (SafetensorsFile golden = Int4Golden.open("int4_tile_dq")) {
-            for (Int4Golden.Case c : Int4Golden.cases("int4_tile_dq", "int4.tile_packed_tinygemm.")) {
-                Tensor w = golden.tensor("input/" + c.input());
-                var t = new Int4TilePackedTo4dTensor(golden.tensor(c.outputName("qdata")),
-                        golden.tensor(c.outputName("scale_and_zero")), Shape.of(1, c.groupSize()), w.shape());
-                assertBitEqual(golden.tensor(c.outputName("dq_via_int4pack_mm")), Int4TilePacked.dequantize(t),
+        try (GoldenCases golden = GoldenCases.open("int4_tile_dq")) {
+            for (GoldenCases.Case c : GoldenCases.cases("int4_tile_dq", "int4.tile_packed_tinygemm.")) {
+                Tensor w = golden.input(c.param("input"));
+                var t = new Int4TilePackedTo4dTensor(golden.output(c, "qdata"),
+                        golden.output(c, "scale_and_zero"), Shape.of(1, c.intParam("group_size")), w.shape());
+                assertBitEqual(golden.output(c, "dq_via_int4pack_mm"), Int4TilePacked.dequantize(t),
                         c + " dequantize");
             }
         }

@@ -4,13 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.ao4j.quant.dtype.DType;
-import dev.ao4j.quant.mx.GoldenFamily;
+import dev.ao4j.quant.golden.GoldenCases;
 import dev.ao4j.quant.tensor.Tensor;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,26 +23,17 @@ class Nvfp4GoldenTest {
     /** "device/case id" of cases we knowingly do not reproduce (none). */
     static final Set<String> KNOWN_DIFFERENCES = Set.of();
 
-    private static GoldenFamily golden;
+    @AutoClose
+    private static final GoldenCases GOLDEN = GoldenCases.open("nvfp4", "mx_inputs");
 
-    @BeforeAll
-    static void open() {
-        golden = new GoldenFamily("nvfp4");
-    }
-
-    @AfterAll
-    static void close() {
-        golden.close();
-    }
-
-    static Stream<GoldenFamily.Case> cases() {
-        return GoldenFamily.cases("nvfp4").stream().filter(c -> c.status().equals("ok"));
+    static Stream<GoldenCases.Case> cases() {
+        return GoldenCases.cases("nvfp4").stream().filter(c -> c.status().equals("ok"));
     }
 
     @Test
     void onlyTheSm100ConfigFailedInTorchao() {
-        List<String> failed = GoldenFamily.cases("nvfp4").stream().filter(c -> !c.status().equals("ok"))
-                .map(GoldenFamily.Case::toString).toList();
+        List<String> failed = GoldenCases.cases("nvfp4").stream().filter(c -> !c.status().equals("ok"))
+                .map(GoldenCases.Case::toString).toList();
         assertEquals(List.of("cpu/nvfp4.config.dynamic.rand_256x512", "cuda/nvfp4.config.dynamic.rand_256x512"),
                 failed.stream().sorted().toList());
         assertEquals(26, cases().count());
@@ -51,7 +41,7 @@ class Nvfp4GoldenTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
-    void matchesTorchao(GoldenFamily.Case c) {
+    void matchesTorchao(GoldenCases.Case c) {
         boolean known = KNOWN_DIFFERENCES.contains(c.toString());
         try {
             check(c);
@@ -62,22 +52,22 @@ class Nvfp4GoldenTest {
         if (known) fail(c + " is listed in KNOWN_DIFFERENCES but now matches torchao; remove it from the list");
     }
 
-    private static void check(GoldenFamily.Case c) {
+    private static void check(GoldenCases.Case c) {
         boolean config = c.id().startsWith("nvfp4.config.");
-        Tensor x = golden.input(config ? "rand_256x512" : c.param("input"));
+        Tensor x = GOLDEN.input(config ? "rand_256x512" : c.param("input"));
         // NVFP4WeightOnlyConfig: dynamic per-tensor scale, swizzled scales
         boolean twoLevel = config || c.params().get("per_tensor_scale").asBoolean();
         boolean swizzled = config || c.params().get("swizzled").asBoolean();
         Tensor pts = twoLevel ? Nvfp4Quantizer.perTensorScale(x, c.divMode()) : null;
         Nvfp4Tensor t = Nvfp4Quantizer.quantize(x, pts, swizzled, c.divMode());
-        golden.assertOutput(c, "qdata", t.qdata());
-        golden.assertOutput(c, "scale", t.scale());
-        if (twoLevel) golden.assertOutput(c, "per_tensor_scale", t.perTensorScale());
+        GOLDEN.assertOutput(c, "qdata", t.qdata());
+        GOLDEN.assertOutput(c, "scale", t.scale());
+        if (twoLevel) GOLDEN.assertOutput(c, "per_tensor_scale", t.perTensorScale());
         if (config) {
-            golden.assertOutput(c, "dq", Nvfp4Quantizer.dequantize(t, DType.BF16, c.divMode()));
+            GOLDEN.assertOutput(c, "dq", Nvfp4Quantizer.dequantize(t, DType.BF16, c.divMode()));
         } else {
-            golden.assertOutput(c, "dq_f32", Nvfp4Quantizer.dequantize(t, DType.F32, c.divMode()));
-            golden.assertOutput(c, "hp_scales", Nvfp4Quantizer.highPrecisionScales(t, c.divMode()));
+            GOLDEN.assertOutput(c, "dq_f32", Nvfp4Quantizer.dequantize(t, DType.F32, c.divMode()));
+            GOLDEN.assertOutput(c, "hp_scales", Nvfp4Quantizer.highPrecisionScales(t, c.divMode()));
         }
     }
 }

@@ -3,11 +3,10 @@ package dev.ao4j.quant.sparsity;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.ao4j.quant.mx.GoldenFamily;
+import dev.ao4j.quant.golden.GoldenCases;
 import dev.ao4j.quant.tensor.Tensor;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -18,37 +17,28 @@ import org.junit.jupiter.params.provider.MethodSource;
  * ({@link TopkTies}); the golden masks differ in 226 (random) and 2766 (edge) elements between CPU and CUDA.
  */
 class Sparse24GoldenTest {
-    private static GoldenFamily golden;
+    @AutoClose
+    private static final GoldenCases GOLDEN = GoldenCases.open("sparse24", "mx_inputs");
 
-    @BeforeAll
-    static void open() {
-        golden = new GoldenFamily("sparse24");
-    }
-
-    @AfterAll
-    static void close() {
-        golden.close();
-    }
-
-    static Stream<GoldenFamily.Case> cases() {
-        return GoldenFamily.cases("sparse24").stream();
+    static Stream<GoldenCases.Case> cases() {
+        return GoldenCases.cases("sparse24").stream();
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
-    void matchesTorchao(GoldenFamily.Case c) {
+    void matchesTorchao(GoldenCases.Case c) {
         assertEquals("ok", c.status(), c + " status");
-        Tensor w = golden.input(c.param("input"));
+        Tensor w = GOLDEN.input(c.param("input"));
         TopkTies ties = TopkTies.of(c.divMode());
         Tensor pruned = Sparse24.prune(w, ties);
-        golden.assertOutput(c, "mask", Sparse24.magnitudeMask(w, ties));
-        golden.assertOutput(c, "pruned", pruned);
+        GOLDEN.assertOutput(c, "mask", Sparse24.magnitudeMask(w, ties));
+        GOLDEN.assertOutput(c, "pruned", pruned);
         Sparse24.Compressed packed = Sparse24.compress(pruned);
-        golden.assertOutput(c, "cutlass_packed", packed.values());
-        golden.assertOutput(c, "cutlass_meta_reordered", packed.meta());
+        GOLDEN.assertOutput(c, "cutlass_packed", packed.values());
+        GOLDEN.assertOutput(c, "cutlass_meta_reordered", packed.meta());
         if (c.outputs().containsKey("torch_cutlass_meta")) {
-            golden.assertOutput(c, "torch_cutlass_packed", packed.values());
-            golden.assertOutput(c, "torch_cutlass_meta", packed.meta());
+            GOLDEN.assertOutput(c, "torch_cutlass_packed", packed.values());
+            GOLDEN.assertOutput(c, "torch_cutlass_meta", packed.meta());
         }
         // decompressing gives the pruned weight back (every group has at most two non-zeros), except that a pruned
         // negative weight's -0 comes back as +0: the compressed form does not keep zeros' signs
