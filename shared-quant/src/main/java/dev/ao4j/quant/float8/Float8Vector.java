@@ -2,6 +2,7 @@ package dev.ao4j.quant.float8;
 
 import dev.ao4j.quant.numerics.BlockLayout;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.F32Bits;
 import dev.ao4j.quant.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -9,7 +10,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -29,8 +29,6 @@ final class Float8Vector {
 
     private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Short> SHORTS =
-            VectorSpecies.of(short.class, VectorShape.forBitSize(INTS.length() * 16));
     private static final VectorSpecies<Byte> BYTES =
             VectorSpecies.of(byte.class, VectorShape.forBitSize(INTS.length() * 8));
     private static final int LANES = INTS.length();
@@ -43,32 +41,6 @@ final class Float8Vector {
     // e5m2: subnormal step 2^-16 = ulp(2^7); normals re-biased 127 -> 15, 23 - 2 = 21 bits dropped
     private static final Encoder E5M2 = new Encoder(0x1p7f, 0x43000000, 0x38800000, ((15 - 127) << 23) + 0xFFFFF, 21);
 
-    /** Row {@code r} of {@code hp} as exact f32 bits into {@code dst[0, cols)}. */
-    static void loadRow(Tensor hp, long r, int cols, int[] dst) {
-        MemorySegment seg = hp.data();
-        long base = r * cols;
-        int c = 0;
-        switch (hp.dtype()) {
-            case BF16 -> {
-                for (int bound = cols - cols % LANES; c < bound; c += LANES) {
-                    ShortVector h = ShortVector.fromMemorySegment(SHORTS, seg, (base + c) * 2, ByteOrder.LITTLE_ENDIAN);
-                    // sign extension in S2I is harmless: the shift drops the upper half
-                    ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0)).lanewise(VectorOperators.LSHL, 16)
-                            .intoArray(dst, c);
-                }
-            }
-            case F32 -> {
-                for (int bound = cols - cols % LANES; c < bound; c += LANES) {
-                    IntVector.fromMemorySegment(INTS, seg, (base + c) * 4, ByteOrder.LITTLE_ENDIAN).intoArray(dst, c);
-                }
-            }
-            default -> { } // F16: no vector half conversion in the incubator API; the scalar loop below does it
-        }
-        for (; c < cols; c++) {
-            dst[c] = Float8Reference.loadBits(hp, base + c);
-        }
-    }
-
     /** Same contract as {@link Float8Reference#blockAbsMax}. */
     static int[] blockAbsMax(Tensor hp, BlockLayout layout) {
         int[] amax = new int[Math.toIntExact(layout.numBlocks())];
@@ -76,7 +48,7 @@ final class Float8Vector {
         int bc = layout.segmentLength();
         int[] row = new int[cols];
         for (long r = 0; r < layout.rows(); r++) {
-            loadRow(hp, r, cols, row);
+            F32Bits.loadRow(hp, r, cols, row);
             int blockBase = (int) layout.firstBlockOfRow(r);
             for (int c0 = 0, b = blockBase; c0 < cols; c0 += bc, b++) {
                 int end = c0 + bc;
@@ -106,7 +78,7 @@ final class Float8Vector {
         FloatVector lo = FloatVector.broadcast(FLOATS, -fmt.max);
         FloatVector hi = FloatVector.broadcast(FLOATS, fmt.max);
         for (long r = 0; r < layout.rows(); r++) {
-            loadRow(hp, r, cols, row);
+            F32Bits.loadRow(hp, r, cols, row);
             long base = r * cols;
             int blockBase = (int) layout.firstBlockOfRow(r);
             for (int c0 = 0, b = blockBase; c0 < cols; c0 += bc, b++) {

@@ -1,13 +1,13 @@
 package dev.ao4j.quant.mx;
 
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.F32Bits;
 import dev.ao4j.quant.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -30,8 +30,6 @@ final class MxVector {
 
     private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Short> SHORTS =
-            VectorSpecies.of(short.class, VectorShape.forBitSize(INTS.length() * 16));
     private static final VectorSpecies<Byte> BYTES =
             VectorSpecies.of(byte.class, VectorShape.forBitSize(INTS.length() * 8));
     private static final int LANES = INTS.length();
@@ -67,7 +65,7 @@ final class MxVector {
         boolean clamp = elem.isFp8() || scaling == ScalingMode.RCEIL;
         MemorySegment out = q.data();
         for (long r = 0; r < rows; r++) {
-            loadRow(hp, r, cols, row);
+            F32Bits.loadRow(hp, r, cols, row);
             for (int b = 0; b < blocksPerRow; b++) {
                 int c0 = b * block;
                 long base = r * cols + c0;
@@ -118,29 +116,5 @@ final class MxVector {
                     abs.compare(VectorOperators.GE, enc.maxNormalBits()));
         }
         return code.or(sign);
-    }
-
-    /** Row {@code r} of {@code hp} as exact f32 bits into {@code dst[0, cols)}. */
-    private static void loadRow(Tensor hp, long r, int cols, int[] dst) {
-        MemorySegment seg = hp.data();
-        long base = r * cols;
-        int c = 0;
-        switch (hp.dtype()) {
-            case BF16 -> {
-                for (int bound = cols - cols % LANES; c < bound; c += LANES) {
-                    ShortVector h = ShortVector.fromMemorySegment(SHORTS, seg, (base + c) * 2, ByteOrder.LITTLE_ENDIAN);
-                    // sign extension in S2I is harmless: the shift drops the upper half
-                    ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0)).lanewise(VectorOperators.LSHL, 16)
-                            .intoArray(dst, c);
-                }
-            }
-            case F32 -> {
-                for (int bound = cols - cols % LANES; c < bound; c += LANES) {
-                    IntVector.fromMemorySegment(INTS, seg, (base + c) * 4, ByteOrder.LITTLE_ENDIAN).intoArray(dst, c);
-                }
-            }
-            default -> { } // F16: the scalar loop below widens it
-        }
-        for (; c < cols; c++) dst[c] = MxReference.loadBits(hp, base + c);
     }
 }
