@@ -49,7 +49,8 @@ final class QuantizeCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--recipe", required = true, paramLabel = "RECIPE",
-            description = "int4wo-<g>, int4wo-<g>-plain, int8wo, int8dq, 8da4w-<g>, fp8wo, fp8dq-row, fp8dq-tensor")
+            description = "int4wo-<g>, int4wo-<g>-plain, int8wo, int8dq, 8da4w-<g>, fp8wo, fp8dq-row, fp8dq-tensor, "
+                    + "mxfp8, mxfp4, nvfp4")
     String recipe;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output package directory. Default: <model>-<recipe>.")

@@ -12,14 +12,18 @@ package dev.ao4j.quant.config;
  */
 public sealed interface QuantConfig
         permits Int4WeightOnlyConfig, Int8WeightOnlyConfig, Int8DynamicActivationInt8WeightConfig,
-        Int8DynamicActivationIntxWeightConfig, Float8WeightOnlyConfig, Float8DynamicActivationFloat8WeightConfig {
+        Int8DynamicActivationIntxWeightConfig, Float8WeightOnlyConfig, Float8DynamicActivationFloat8WeightConfig,
+        MXDynamicActivationMXWeightConfig, NVFP4WeightOnlyConfig {
 
     /** torchao's class name, e.g. {@code "Int4WeightOnlyConfig"} (the {@code _type} of its dict form). */
     default String torchaoName() {
         return getClass().getSimpleName();
     }
 
-    /** torchao's config version these records describe ({@code _version}); 2 for all current permits. */
+    /**
+     * torchao's config version these records describe ({@code _version}); 2, except 1 for the prototype MX and
+     * NVFP4 configs.
+     */
     default int torchaoVersion() {
         return 2;
     }

@@ -9,6 +9,8 @@ import dev.ao4j.quant.config.Int4WeightOnlyConfig;
 import dev.ao4j.quant.config.Int8DynamicActivationInt8WeightConfig;
 import dev.ao4j.quant.config.Int8DynamicActivationIntxWeightConfig;
 import dev.ao4j.quant.config.Int8WeightOnlyConfig;
+import dev.ao4j.quant.config.MXDynamicActivationMXWeightConfig;
+import dev.ao4j.quant.config.NVFP4WeightOnlyConfig;
 import dev.ao4j.quant.config.QuantConfig;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -21,7 +23,7 @@ import java.util.regex.Pattern;
 public final class Recipes {
     /** Every recipe family, with an example of its name, for help texts and error messages. */
     public static final List<String> NAMES = List.of("int4wo-<32|64|128|256>", "int4wo-<g>-plain", "int8wo", "int8dq",
-            "8da4w-<32|64|128|256>", "fp8wo", "fp8dq-row", "fp8dq-tensor");
+            "8da4w-<32|64|128|256>", "fp8wo", "fp8dq-row", "fp8dq-tensor", "mxfp8", "mxfp4", "nvfp4");
 
     private static final Pattern INT4 = Pattern.compile("int4wo-(\\d+)(-plain)?");
     private static final Pattern DA4W = Pattern.compile("8da4w-(\\d+)");
@@ -49,6 +51,9 @@ public final class Recipes {
             case "fp8dq-row" -> Float8DynamicActivationFloat8WeightConfig.defaults().withGranularity(new Granularity.PerRow());
             case "fp8dq-tensor" -> Float8DynamicActivationFloat8WeightConfig.defaults()
                     .withGranularity(new Granularity.PerTensor());
+            case "mxfp8" -> MXDynamicActivationMXWeightConfig.defaults();
+            case "mxfp4" -> MXDynamicActivationMXWeightConfig.mxfp4();
+            case "nvfp4" -> NVFP4WeightOnlyConfig.defaults();
             default -> throw new InvalidConfigException("unknown recipe '" + recipe + "'; known recipes: "
                     + String.join(", ", NAMES));
         };

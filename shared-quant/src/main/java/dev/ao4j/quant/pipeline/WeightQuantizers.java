@@ -13,19 +13,27 @@ import dev.ao4j.quant.config.Int8DynamicActivationIntxWeightConfig;
 import dev.ao4j.quant.config.Int8WeightOnlyConfig;
 import dev.ao4j.quant.config.IntxChooseQParamsAlgorithm;
 import dev.ao4j.quant.config.IntxPackingFormat;
+import dev.ao4j.quant.config.MXDynamicActivationMXWeightConfig;
+import dev.ao4j.quant.config.NVFP4WeightOnlyConfig;
 import dev.ao4j.quant.config.QuantConfig;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.float8.Float8Quantizer;
 import dev.ao4j.quant.float8.Float8Spec;
 import dev.ao4j.quant.int4.Int4Plain;
 import dev.ao4j.quant.int4.Int4TilePacked;
+import dev.ao4j.quant.mx.MxElement;
+import dev.ao4j.quant.mx.MxQuantizer;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
+import dev.ao4j.quant.nvfp4.Nvfp4Quantizer;
+import dev.ao4j.quant.nvfp4.Nvfp4Tensor;
 import dev.ao4j.quant.qtensor.Float8Tensor;
 import dev.ao4j.quant.qtensor.Int4Tensor;
 import dev.ao4j.quant.qtensor.Int4TilePackedTo4dTensor;
 import dev.ao4j.quant.qtensor.Int8Tensor;
 import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
+import dev.ao4j.quant.qtensor.MXTensor;
+import dev.ao4j.quant.qtensor.NVFP4Tensor;
 import dev.ao4j.quant.qtensor.QuantizedTensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
@@ -61,7 +69,33 @@ public final class WeightQuantizers {
                     new Float8Tensor.ActivationQuant(c.activationDtype(), c.granularity().getFirst(), null,
                             toFloat(c.activationValueLb()), toFloat(c.activationValueUb()), c.kernelPreference()),
                     true, divMode, kernel);
+            case MXDynamicActivationMXWeightConfig c -> mx(c, divMode, kernel);
+            case NVFP4WeightOnlyConfig c -> nvfp4(c, divMode);
         };
+    }
+
+    /**
+     * torchao's MX handler: bf16 weights only, in-features a multiple of the block size (32), scales swizzled for
+     * the cuBLAS/CUTLASS block-scaled GEMM; the activation kwargs repeat the weight's format.
+     */
+    private static WeightQuantizer mx(MXDynamicActivationMXWeightConfig c, DivMode divMode, Kernel kernel) {
+        MxElement elem = MXDynamicActivationMXWeightConfig.element(c.weightDtype());
+        MXTensor.ActivationQuant act = new MXTensor.ActivationQuant(
+                MXDynamicActivationMXWeightConfig.element(c.activationDtype()), c.blockSize(), c.scalingMode(),
+                c.kernelPreference(), true);
+        return new Impl(shape -> lastDimMultiple(shape, c.blockSize(), "MX block size"), Set.of(DType.BF16),
+                w -> MXTensor.of(MxQuantizer.quantize(w, elem, c.scalingMode(), true, divMode, kernel),
+                        c.kernelPreference(), act),
+                q -> MxQuantizer.dequantize(((MXTensor) q).numerics(), DType.F32, divMode));
+    }
+
+    /** torchao's NVFP4 weight-only handler: bf16 weights, in-features a multiple of 16, swizzled scales. */
+    private static WeightQuantizer nvfp4(NVFP4WeightOnlyConfig c, DivMode divMode) {
+        int block = Nvfp4Tensor.BLOCK_SIZE;
+        return new Impl(shape -> lastDimMultiple(shape, block, "NVFP4 block size"), Set.of(DType.BF16),
+                w -> NVFP4Tensor.of(Nvfp4Quantizer.quantize(w, c.useDynamicPerTensorScale()
+                        ? Nvfp4Quantizer.perTensorScale(w, divMode) : null, true, divMode), false),
+                q -> Nvfp4Quantizer.dequantize(((NVFP4Tensor) q).numerics(), DType.F32, divMode));
     }
 
     private static WeightQuantizer int4(Int4WeightOnlyConfig c, DivMode divMode, Kernel kernel) {

@@ -11,7 +11,8 @@ import java.util.List;
  * {@link #parts()} generically; the serialization of attributes belongs to each ecosystem's codec.
  */
 public sealed interface QuantizedTensor
-        permits Int4Tensor, Int4TilePackedTo4dTensor, Int8Tensor, IntxUnpackedToInt8Tensor, Float8Tensor {
+        permits Int4Tensor, Int4TilePackedTo4dTensor, Int8Tensor, IntxUnpackedToInt8Tensor, Float8Tensor, MXTensor,
+        NVFP4Tensor {
 
     /** The torchao class name, e.g. {@code "Int8Tensor"}. */
     String typeName();

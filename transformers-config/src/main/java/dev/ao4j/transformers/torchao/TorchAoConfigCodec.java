@@ -22,8 +22,11 @@ import dev.ao4j.quant.config.Int8WeightOnlyConfig;
 import dev.ao4j.quant.config.IntxChooseQParamsAlgorithm;
 import dev.ao4j.quant.config.IntxPackingFormat;
 import dev.ao4j.quant.config.KernelPreference;
+import dev.ao4j.quant.config.MXDynamicActivationMXWeightConfig;
 import dev.ao4j.quant.config.MappingType;
+import dev.ao4j.quant.config.NVFP4WeightOnlyConfig;
 import dev.ao4j.quant.config.QuantConfig;
+import dev.ao4j.quant.mx.ScalingMode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -48,12 +51,18 @@ import tools.jackson.databind.node.ObjectNode;
  *
  * <p>The reader follows torchao's rules: a missing {@code _data} field takes torchao's default, an unknown field
  * is an error (torchao's constructor rejects unknown keyword arguments), and {@code _version} must be 2 (the
- * version-1 configs these classes once had are removed in torchao 0.16-0.18; a missing {@code _version} means 1).
+ * version-1 configs these classes once had are removed in torchao 0.16-0.18; a missing {@code _version} means 1),
+ * except for the prototype MX and NVFP4 configs, which torchao 0.18 writes as version 1.
  */
 public final class TorchAoConfigCodec {
 
-    /** The config version every supported type is written with. */
+    /** The config version every supported type but the prototype ones ({@link #VERSION_1_TYPES}) is written with. */
     public static final int VERSION = 2;
+    /** The prototype configs torchao 0.18 still writes as {@code _version} 1 (MX and NVFP4). */
+    public static final Set<String> VERSION_1_TYPES = Set.of("MXDynamicActivationMXWeightConfig",
+            "NVFP4WeightOnlyConfig");
+    /** torchao's enum class name of {@link ScalingMode}. */
+    static final String SCALE_CALCULATION_MODE = "ScaleCalculationMode";
 
     /** The result of {@link #decode}: the config and the fields that were bare strings instead of envelopes. */
     public record Decoded(QuantConfig config, Set<String> bareEnumFields) {
@@ -145,6 +154,15 @@ public final class TorchAoConfigCodec {
                 data.put("set_inductor_config", c.setInductorConfig());
                 data.put("alg_id", c.algId());
             }
+            case MXDynamicActivationMXWeightConfig c -> {
+                data.put("block_size", c.blockSize());
+                data.set("activation_dtype", TorchAoWire.torchDtype(c.activationDtype()));
+                data.set("weight_dtype", TorchAoWire.torchDtype(c.weightDtype()));
+                data.set("kernel_preference", strEnum(bareEnumFields, "kernel_preference", "KernelPreference",
+                        c.kernelPreference(), c.kernelPreference().wireValue()));
+                data.set("scaling_mode", TorchAoWire.enumValue(SCALE_CALCULATION_MODE, c.scalingMode()));
+            }
+            case NVFP4WeightOnlyConfig c -> data.put("use_dynamic_per_tensor_scale", c.useDynamicPerTensorScale());
         }
         return TorchAoWire.envelope(config.torchaoName(), config.torchaoVersion(), data);
     }
@@ -159,6 +177,8 @@ public final class TorchAoConfigCodec {
                     "intx_choose_qparams_algorithm");
             case Float8WeightOnlyConfig c -> List.of();
             case Float8DynamicActivationFloat8WeightConfig c -> List.of("packing_format", "kernel_preference");
+            case MXDynamicActivationMXWeightConfig c -> List.of("kernel_preference");
+            case NVFP4WeightOnlyConfig c -> List.of();
         };
     }
 
@@ -185,11 +205,14 @@ public final class TorchAoConfigCodec {
                     + knownTypes(), child(where, "_type"));
         }
         JsonNode version = o.get("_version");
-        if (version == null || !version.isIntegralNumber() || !version.canConvertToInt()
-                || version.intValue() != VERSION) {
+        int expected = VERSION_1_TYPES.contains(type) ? 1 : VERSION;
+        // torchao reads a missing _version as 1, which only the prototype configs still are
+        boolean ok = version == null ? expected == 1
+                : version.isIntegralNumber() && version.canConvertToInt() && version.intValue() == expected;
+        if (!ok) {
             throw new UnsupportedFormatException(type + " _version " + (version == null ? "absent (= 1)"
-                    : TorchAoWire.kind(version)) + " is not supported; torchao 0.18 reads version " + VERSION
-                    + " (the version-1 configs were removed)", child(where, "_version"));
+                    : TorchAoWire.kind(version)) + " is not supported; torchao 0.18 reads version " + expected
+                    + (expected == VERSION ? " (the version-1 configs were removed)" : ""), child(where, "_version"));
         }
         Where dw = child(where, "_data");
         if (!o.has("_data")) throw new MalformedInputException("config dict has no '_data'", where);
@@ -202,6 +225,8 @@ public final class TorchAoConfigCodec {
                 case "Int8DynamicActivationIntxWeightConfig" -> int8DynamicActivationIntxWeight(d);
                 case "Float8WeightOnlyConfig" -> float8WeightOnly(d);
                 case "Float8DynamicActivationFloat8WeightConfig" -> float8DynamicActivationFloat8Weight(d);
+                case "MXDynamicActivationMXWeightConfig" -> mxDynamicActivationMxWeight(d);
+                case "NVFP4WeightOnlyConfig" -> nvfp4WeightOnly(d);
                 default -> throw new IllegalStateException("knownTypes() lists " + type + " but decode has no case");
             };
             return new Decoded(config, d.bare);
@@ -307,6 +332,26 @@ public final class TorchAoConfigCodec {
                         KernelPreference::fromWire, def.kernelPreference()),
                 d.bool("set_inductor_config", def.setInductorConfig()),
                 d.integer("alg_id", def.algId()));
+    }
+
+    private static MXDynamicActivationMXWeightConfig mxDynamicActivationMxWeight(Data d) {
+        d.known("block_size", "activation_dtype", "weight_dtype", "kernel_preference", "scaling_mode");
+        MXDynamicActivationMXWeightConfig def = MXDynamicActivationMXWeightConfig.defaults();
+        JsonNode ad = d.get("activation_dtype");
+        JsonNode wd = d.get("weight_dtype");
+        return new MXDynamicActivationMXWeightConfig(
+                d.integer("block_size", def.blockSize()),
+                ad == null ? def.activationDtype() : TorchAoWire.torchDtype(ad, d.at("activation_dtype")),
+                wd == null ? def.weightDtype() : TorchAoWire.torchDtype(wd, d.at("weight_dtype")),
+                d.strEnum("kernel_preference", "KernelPreference", KernelPreference.class,
+                        KernelPreference::fromWire, def.kernelPreference()),
+                d.envelopeEnum("scaling_mode", SCALE_CALCULATION_MODE, ScalingMode.class, def.scalingMode()));
+    }
+
+    private static NVFP4WeightOnlyConfig nvfp4WeightOnly(Data d) {
+        d.known("use_dynamic_per_tensor_scale");
+        return new NVFP4WeightOnlyConfig(d.bool("use_dynamic_per_tensor_scale",
+                NVFP4WeightOnlyConfig.defaults().useDynamicPerTensorScale()));
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------------

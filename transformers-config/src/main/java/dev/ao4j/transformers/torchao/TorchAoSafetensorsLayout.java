@@ -4,6 +4,7 @@ import static dev.ao4j.transformers.json.JsonPaths.child;
 import static dev.ao4j.transformers.json.JsonPaths.index;
 import static dev.ao4j.transformers.torchao.TorchAoWire.NODES;
 
+import dev.ao4j.quant.Ao4jException;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.MalformedInputException;
 import dev.ao4j.quant.UnsupportedFormatException;
@@ -11,13 +12,18 @@ import dev.ao4j.quant.Where;
 import dev.ao4j.quant.config.Float8MMConfig;
 import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.config.KernelPreference;
+import dev.ao4j.quant.config.MXDynamicActivationMXWeightConfig;
 import dev.ao4j.quant.config.MappingType;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.qtensor.Float8Tensor;
 import dev.ao4j.quant.qtensor.Int4Tensor;
 import dev.ao4j.quant.qtensor.Int4TilePackedTo4dTensor;
 import dev.ao4j.quant.qtensor.Int8Tensor;
+import dev.ao4j.quant.mx.MxElement;
+import dev.ao4j.quant.mx.ScalingMode;
 import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
+import dev.ao4j.quant.qtensor.MXTensor;
+import dev.ao4j.quant.qtensor.NVFP4Tensor;
 import dev.ao4j.quant.qtensor.QuantizedTensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
@@ -64,10 +70,9 @@ public final class TorchAoSafetensorsLayout {
 
     /** The subclasses ao4j reads and writes. */
     public static final List<String> SUPPORTED_TYPES = List.of("Float8Tensor", "Int4Tensor",
-            "Int4TilePackedTo4dTensor", "IntxUnpackedToInt8Tensor", "Int8Tensor");
+            "Int4TilePackedTo4dTensor", "IntxUnpackedToInt8Tensor", "Int8Tensor", "MXTensor", "NVFP4Tensor");
     /** Subclasses torchao 0.18 serializes that ao4j does not model. */
-    public static final List<String> OTHER_TORCHAO_TYPES = List.of("Int4PlainInt32Tensor", "MXTensor",
-            "NVFP4Tensor", "Int4OpaqueTensor");
+    public static final List<String> OTHER_TORCHAO_TYPES = List.of("Int4PlainInt32Tensor", "Int4OpaqueTensor");
 
     /** One tensor as it goes into the safetensors file. */
     public record NamedTensor(String name, Tensor tensor) {}
@@ -188,6 +193,26 @@ public final class TorchAoSafetensorsLayout {
                 data.set("shape", shapeOrNull(t.shape()));
                 yield List.of("qdata", "scale_and_zero");
             }
+            case MXTensor t -> {
+                data.set("elem_dtype", TorchAoWire.torchDtype(MXDynamicActivationMXWeightConfig.dtype(t.element())));
+                data.put("block_size", t.blockSize());
+                data.set("orig_dtype", TorchAoWire.torchDtypeOrNull(t.originalDtype()));
+                data.set("kernel_preference", kernelOrNull(t.kernelPreference()));
+                data.set("act_quant_kwargs", t.activationQuant() == null ? NODES.nullNode()
+                        : mxKwargs(t.activationQuant()));
+                data.put("is_swizzled_scales", t.swizzledScales());
+                yield List.of("qdata", "scale");
+            }
+            case NVFP4Tensor t -> {
+                // optional attributes (is_swizzled_scales, use_triton_kernel, act_quant_kwargs) come first
+                data.put("is_swizzled_scales", t.swizzledScales());
+                data.put("use_triton_kernel", t.useTritonKernel());
+                data.putNull("act_quant_kwargs");
+                data.put("block_size", t.blockSize());
+                data.set("orig_dtype", TorchAoWire.torchDtypeOrNull(t.originalDtype()));
+                yield t.perTensorScale() == null ? List.of("qdata", "scale")
+                        : List.of("per_tensor_scale", "qdata", "scale");
+            }
         };
         ObjectNode o = NODES.objectNode();
         o.put("_type", q.typeName());
@@ -206,6 +231,16 @@ public final class TorchAoSafetensorsLayout {
         d.set("hp_value_ub", k.hpValueUb() == null ? NODES.nullNode() : NODES.numberNode(k.hpValueUb()));
         d.set("kernel_preference", kernelOrNull(k.kernelPreference()));
         return TorchAoWire.envelope("QuantizeTensorToFloat8Kwargs", null, d);
+    }
+
+    private static ObjectNode mxKwargs(MXTensor.ActivationQuant k) {
+        ObjectNode d = NODES.objectNode();
+        d.set("elem_dtype", TorchAoWire.torchDtype(MXDynamicActivationMXWeightConfig.dtype(k.element())));
+        d.put("block_size", k.blockSize());
+        d.set("scaling_mode", TorchAoWire.enumValue(TorchAoConfigCodec.SCALE_CALCULATION_MODE, k.scalingMode()));
+        d.set("kernel_preference", kernelOrNull(k.kernelPreference()));
+        d.put("is_swizzled_scales", k.swizzledScales());
+        return TorchAoWire.envelope("QuantizeTensorToMXKwargs", null, d);
     }
 
     private static ObjectNode int8Kwargs(Int8Tensor.ActivationQuant k) {
@@ -376,6 +411,33 @@ public final class TorchAoSafetensorsLayout {
                         p.get("scale_and_zero", DType.BF16, DType.F16, DType.F32), a.shape("block_size"),
                         a.shape("shape"));
             }
+            case "MXTensor" -> {
+                a.known("elem_dtype", "block_size", "orig_dtype", "kernel_preference", "act_quant_kwargs",
+                        "is_swizzled_scales");
+                MxElement elem = mxElement(a.required("elem_dtype"), a.at("elem_dtype"));
+                Parts p = new Parts(type, parts, nw, List.of("qdata", "scale"));
+                yield new MXTensor(p.get("qdata", elem.qdataDtype()), p.get("scale", DType.F8_E8M0), elem,
+                        a.integer("block_size"), a.dtype("orig_dtype"),
+                        a.has("kernel_preference") ? a.nullable("kernel_preference", TorchAoSafetensorsLayout::kernel)
+                                : KernelPreference.AUTO,
+                        a.nullable("act_quant_kwargs", TorchAoSafetensorsLayout::mxKwargs),
+                        a.bool("is_swizzled_scales", false));
+            }
+            case "NVFP4Tensor" -> {
+                a.known("is_swizzled_scales", "use_triton_kernel", "act_quant_kwargs", "block_size", "orig_dtype");
+                JsonNode aq = a.get("act_quant_kwargs");
+                if (aq != null && !aq.isNull()) {
+                    throw new UnsupportedFormatException("NVFP4Tensor with act_quant_kwargs (dynamic NVFP4 "
+                            + "activations) is not supported by ao4j; supported: the weight-only form (None)",
+                            a.at("act_quant_kwargs"));
+                }
+                Parts p = new Parts(type, parts, nw, parts.containsKey("per_tensor_scale")
+                        ? List.of("qdata", "scale", "per_tensor_scale") : List.of("qdata", "scale"));
+                Tensor pts = parts.containsKey("per_tensor_scale") ? p.get("per_tensor_scale", DType.F32) : null;
+                yield new NVFP4Tensor(p.get("qdata", DType.U8), p.get("scale", DType.F8_E4M3), pts,
+                        a.integer("block_size"), a.dtype("orig_dtype"), a.bool("is_swizzled_scales", false),
+                        a.bool("use_triton_kernel", false));
+            }
             default -> throw new IllegalStateException("SUPPORTED_TYPES lists " + type + " but unflatten has no case");
         };
         return new StateDictEntry.Quantized(key, q);
@@ -393,6 +455,28 @@ public final class TorchAoSafetensorsLayout {
                 lb == null ? null : lb.floatValue(), ub == null ? null : ub.floatValue(),
                 a.has("kernel_preference") ? a.nullable("kernel_preference", TorchAoSafetensorsLayout::kernel)
                         : KernelPreference.AUTO);
+    }
+
+    private static MXTensor.ActivationQuant mxKwargs(JsonNode n, Where w) {
+        Attrs a = kwargs(n, w, "QuantizeTensorToMXKwargs");
+        a.known("elem_dtype", "block_size", "scaling_mode", "kernel_preference", "is_swizzled_scales");
+        return new MXTensor.ActivationQuant(mxElement(a.required("elem_dtype"), a.at("elem_dtype")),
+                a.integer("block_size"),
+                a.nullable("scaling_mode", (v, vw) -> TorchAoWire.enumEnvelope(v, vw,
+                        TorchAoConfigCodec.SCALE_CALCULATION_MODE, ScalingMode.class)),
+                a.has("kernel_preference") ? a.nullable("kernel_preference", TorchAoSafetensorsLayout::kernel)
+                        : KernelPreference.AUTO,
+                a.bool("is_swizzled_scales", false));
+    }
+
+    /** An MX {@code elem_dtype} (a torch dtype; torchao's fp6 string names are not modelled). */
+    private static MxElement mxElement(JsonNode n, Where w) {
+        DType d = TorchAoWire.torchDtype(n, w);
+        try {
+            return MXDynamicActivationMXWeightConfig.element(d);
+        } catch (Ao4jException e) {
+            throw new UnsupportedFormatException(e.originalMessage(), w, e);
+        }
     }
 
     private static Int8Tensor.ActivationQuant int8Kwargs(JsonNode n, Where w) {
@@ -452,6 +536,10 @@ public final class TorchAoSafetensorsLayout {
         <T> T nullable(String name, BiFunction<JsonNode, Where, T> decode) {
             JsonNode n = data.get(name);
             return n == null || n.isNull() ? null : decode.apply(n, at(name));
+        }
+
+        int integer(String name) {
+            return TorchAoWire.integer(required(name), at(name));
         }
 
         boolean bool(String name, boolean def) {

@@ -21,9 +21,12 @@ import dev.ao4j.quant.config.Int8DynamicActivationIntxWeightConfig;
 import dev.ao4j.quant.config.Int8WeightOnlyConfig;
 import dev.ao4j.quant.config.IntxChooseQParamsAlgorithm;
 import dev.ao4j.quant.config.KernelPreference;
+import dev.ao4j.quant.config.MXDynamicActivationMXWeightConfig;
 import dev.ao4j.quant.config.MappingType;
+import dev.ao4j.quant.config.NVFP4WeightOnlyConfig;
 import dev.ao4j.quant.config.QuantConfig;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.mx.ScalingMode;
 import dev.ao4j.transformers.TestResources;
 import dev.ao4j.transformers.json.PyJson;
 import java.nio.file.Path;
@@ -46,23 +49,25 @@ import tools.jackson.databind.JsonNode;
 class TorchAoConfigCodecTest {
 
     /** The ao4j config each supported golden entry was made from, and its bare-string enum fields. */
-    private static final Map<String, Expected> GOLDEN = Map.of(
-            "int4wo_g128_plain", new Expected(Int4WeightOnlyConfig.defaults(), Set.of()),
-            "int4wo_g128_tile_packed_to_4d", new Expected(
+    private static final Map<String, Expected> GOLDEN = Map.ofEntries(
+            Map.entry("int4wo_g128_plain", new Expected(Int4WeightOnlyConfig.defaults(), Set.of())),
+            Map.entry("int4wo_g128_tile_packed_to_4d", new Expected(
                     Int4WeightOnlyConfig.defaults().withInt4PackingFormat(Int4PackingFormat.TILE_PACKED_TO_4D),
-                    Set.of("int4_packing_format")),
-            "fp8dq_perrow", new Expected(
+                    Set.of("int4_packing_format"))),
+            Map.entry("fp8dq_perrow", new Expected(
                     Float8DynamicActivationFloat8WeightConfig.defaults().withGranularity(new Granularity.PerRow()),
-                    Set.of()),
-            "fp8dq_pertensor", new Expected(Float8DynamicActivationFloat8WeightConfig.defaults(), Set.of()),
-            "fp8wo", new Expected(Float8WeightOnlyConfig.defaults(), Set.of()),
-            "int8wo", new Expected(Int8WeightOnlyConfig.defaults(), Set.of()),
-            "int8dq", new Expected(Int8DynamicActivationInt8WeightConfig.defaults(), Set.of()),
-            "8da4w_g32", new Expected(Int8DynamicActivationIntxWeightConfig.of8da4w(32), Set.of()));
+                    Set.of())),
+            Map.entry("fp8dq_pertensor", new Expected(Float8DynamicActivationFloat8WeightConfig.defaults(), Set.of())),
+            Map.entry("fp8wo", new Expected(Float8WeightOnlyConfig.defaults(), Set.of())),
+            Map.entry("int8wo", new Expected(Int8WeightOnlyConfig.defaults(), Set.of())),
+            Map.entry("int8dq", new Expected(Int8DynamicActivationInt8WeightConfig.defaults(), Set.of())),
+            Map.entry("8da4w_g32", new Expected(Int8DynamicActivationIntxWeightConfig.of8da4w(32), Set.of())),
+            Map.entry("mxfp8", new Expected(MXDynamicActivationMXWeightConfig.defaults(), Set.of())),
+            Map.entry("mxfp4", new Expected(MXDynamicActivationMXWeightConfig.mxfp4(), Set.of())),
+            Map.entry("nvfp4_wo", new Expected(NVFP4WeightOnlyConfig.defaults(), Set.of())));
 
-    /** Golden types ao4j deliberately does not model (prototype MX/NVFP4 and the intx weight-only config). */
-    private static final Set<String> UNSUPPORTED = Set.of("IntxWeightOnlyConfig", "MXDynamicActivationMXWeightConfig",
-            "NVFP4WeightOnlyConfig");
+    /** Golden types ao4j deliberately does not model (the intx weight-only config). */
+    private static final Set<String> UNSUPPORTED = Set.of("IntxWeightOnlyConfig");
 
     record Expected(QuantConfig config, Set<String> bare) {}
 
@@ -139,7 +144,8 @@ class TorchAoConfigCodecTest {
         assertEquals("config.json: field 'quantization_config.quant_type.default._type': unknown torchao config type '"
                 + g.type() + "'; known types: [Int4WeightOnlyConfig, Int8WeightOnlyConfig, "
                 + "Int8DynamicActivationInt8WeightConfig, Int8DynamicActivationIntxWeightConfig, "
-                + "Float8WeightOnlyConfig, Float8DynamicActivationFloat8WeightConfig]", e.getMessage());
+                + "Float8WeightOnlyConfig, Float8DynamicActivationFloat8WeightConfig, "
+                + "MXDynamicActivationMXWeightConfig, NVFP4WeightOnlyConfig]", e.getMessage());
     }
 
     static Stream<Arguments> roundTrips() {
@@ -173,7 +179,14 @@ class TorchAoConfigCodecTest {
                 Float8DynamicActivationFloat8WeightConfig.defaults().withActivationValueLb(1e-12)
                         .withActivationValueUb(1200.5).withKernelPreference(KernelPreference.TORCH)
                         .withPackingFormat(Float8PackingFormat.SPARSE_1D_DATA_1D_METADATA).withAlgId(3)
-                        .withMmConfig(new Float8MMConfig(true, false, true)).withActivationDtype(DType.F8_E5M2))
+                        .withMmConfig(new Float8MMConfig(true, false, true)).withActivationDtype(DType.F8_E5M2),
+                MXDynamicActivationMXWeightConfig.defaults(),
+                MXDynamicActivationMXWeightConfig.mxfp4().withScalingMode(ScalingMode.FLOOR)
+                        .withKernelPreference(KernelPreference.EMULATED),
+                MXDynamicActivationMXWeightConfig.defaults().withElementDtype(DType.F8_E5M2)
+                        .withScalingMode(ScalingMode.EVEN),
+                NVFP4WeightOnlyConfig.defaults(),
+                NVFP4WeightOnlyConfig.defaults().withUseDynamicPerTensorScale(false))
                 .map(Arguments::of);
     }
 
@@ -260,6 +273,28 @@ class TorchAoConfigCodecTest {
         assertEquals("config.json: field 'quantization_config.quant_type.default._version': Int8WeightOnlyConfig "
                 + "_version absent (= 1) is not supported; torchao 0.18 reads version 2 (the version-1 configs were "
                 + "removed)", e.getMessage());
+    }
+
+    /** The prototype MX / NVFP4 configs are still version 1 in torchao 0.18, so 1 (or absent) is what they read. */
+    @Test
+    void prototypeConfigsAreVersion1() {
+        assertEquals(NVFP4WeightOnlyConfig.defaults(),
+                decode("{\"_type\": \"NVFP4WeightOnlyConfig\", \"_data\": {}}"));
+        var e = assertThrows(UnsupportedFormatException.class, () -> decode(
+                "{\"_type\": \"MXDynamicActivationMXWeightConfig\", \"_version\": 2, \"_data\": {}}"));
+        assertEquals("config.json: field 'quantization_config.quant_type.default._version': "
+                + "MXDynamicActivationMXWeightConfig _version number 2 is not supported; torchao 0.18 reads version 1",
+                e.getMessage());
+    }
+
+    @Test
+    void mxDtypesMustMatch() {
+        var e = assertThrows(InvalidConfigException.class, () -> decode(
+                "{\"_type\": \"MXDynamicActivationMXWeightConfig\", \"_version\": 1, \"_data\": "
+                        + "{\"weight_dtype\": {\"_type\": \"torch.dtype\", \"_data\": \"float4_e2m1fn_x2\"}}}"));
+        assertEquals("config.json: field 'quantization_config.quant_type.default._data': "
+                + "MXDynamicActivationMXWeightConfig.activationDtype (activation_dtype) must equal weightDtype "
+                + "(weight_dtype) float4_e2m1fn_x2 but was float8_e4m3fn", e.getMessage());
     }
 
     @Test

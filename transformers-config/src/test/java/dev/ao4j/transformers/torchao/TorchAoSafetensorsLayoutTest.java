@@ -19,7 +19,11 @@ import dev.ao4j.quant.qtensor.Float8Tensor;
 import dev.ao4j.quant.qtensor.Int4Tensor;
 import dev.ao4j.quant.qtensor.Int4TilePackedTo4dTensor;
 import dev.ao4j.quant.qtensor.Int8Tensor;
+import dev.ao4j.quant.mx.MxElement;
+import dev.ao4j.quant.mx.ScalingMode;
 import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
+import dev.ao4j.quant.qtensor.MXTensor;
+import dev.ao4j.quant.qtensor.NVFP4Tensor;
 import dev.ao4j.quant.qtensor.QuantizedTensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
@@ -58,7 +62,10 @@ class TorchAoSafetensorsLayoutTest {
                 Arguments.of("fp8dq_perrow", Float8Tensor.class, List.of("qdata", "scale")),
                 Arguments.of("fp8dq_pertensor", Float8Tensor.class, List.of("qdata", "scale")),
                 Arguments.of("int4wo_g128_tile_packed_to_4d", Int4TilePackedTo4dTensor.class,
-                        List.of("qdata", "scale_and_zero")));
+                        List.of("qdata", "scale_and_zero")),
+                Arguments.of("mxfp8", MXTensor.class, List.of("qdata", "scale")),
+                Arguments.of("mxfp4", MXTensor.class, List.of("qdata", "scale")),
+                Arguments.of("nvfp4_wo", NVFP4Tensor.class, List.of("qdata", "scale", "per_tensor_scale")));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -196,8 +203,60 @@ class TorchAoSafetensorsLayoutTest {
                 + "missing", e.getMessage());
     }
 
+    @Test
+    void mxAndNvfp4AttributesDecodeToTheExpectedRecords() {
+        try (SafetensorsFile f = SafetensorsFile.open(TestResources.path("golden/serialization/mxfp4.safetensors"))) {
+            var e = (StateDictEntry.Quantized) TorchAoSafetensorsLayout.unflatten("proj.weight",
+                    f.metadata().get("proj.weight"), f::tensor, Where.file(f.path()));
+            MXTensor t = (MXTensor) e.tensor();
+            assertEquals(MxElement.FP4_E2M1, t.element());
+            assertEquals(32, t.blockSize());
+            assertEquals(DType.BF16, t.originalDtype());
+            assertEquals(KernelPreference.AUTO, t.kernelPreference());
+            assertEquals(new MXTensor.ActivationQuant(MxElement.FP4_E2M1, 32, ScalingMode.RCEIL, KernelPreference.AUTO,
+                    true), t.activationQuant());
+            assertTrue(t.swizzledScales());
+            assertEquals(Shape.of(256, 512), t.shape());
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(
+                TestResources.path("golden/serialization/nvfp4_wo.safetensors"))) {
+            var e = (StateDictEntry.Quantized) TorchAoSafetensorsLayout.unflatten("proj.weight",
+                    f.metadata().get("proj.weight"), f::tensor, Where.file(f.path()));
+            NVFP4Tensor t = (NVFP4Tensor) e.tensor();
+            assertEquals(16, t.blockSize());
+            assertTrue(t.swizzledScales());
+            assertFalse(t.useTritonKernel());
+            assertEquals(Shape.of(), t.perTensorScale().shape());
+            assertEquals(Shape.of(256, 512), t.shape());
+            // without the optional per-tensor scale, the data names shrink to the required ones
+            NVFP4Tensor noPts = new NVFP4Tensor(t.qdata(), t.scale(), null, 16, DType.BF16, true, false);
+            var flat = TorchAoSafetensorsLayout.flatten("proj.weight", noPts);
+            assertTrue(flat.metadata().endsWith("\"_tensor_data_names\": [\"qdata\", \"scale\"]}"), flat.metadata());
+            Map<String, Tensor> byName = new HashMap<>();
+            flat.tensors().forEach(n -> byName.put(n.name(), n.tensor()));
+            var back = (StateDictEntry.Quantized) TorchAoSafetensorsLayout.unflatten(flat.key(), flat.metadata(),
+                    byName::get, Where.NOWHERE);
+            assertEquals(null, ((NVFP4Tensor) back.tensor()).perTensorScale());
+        }
+    }
+
+    @Test
+    void nvfp4ActivationKwargsAreUnsupported() {
+        String md = "{\"_type\": \"NVFP4Tensor\", \"_data\": {\"is_swizzled_scales\": true, \"use_triton_kernel\": "
+                + "true, \"act_quant_kwargs\": {\"_type\": \"QuantizeTensorToNVFP4Kwargs\", \"_data\": {}}, "
+                + "\"block_size\": 16, \"orig_dtype\": {\"_type\": \"torch.dtype\", \"_data\": \"bfloat16\"}}, "
+                + "\"_tensor_data_names\": [\"qdata\", \"scale\"]}";
+        Map<String, Tensor> parts = Map.of("proj._weight_qdata", Tensor.allocate(DType.U8, Shape.of(128, 64)),
+                "proj._weight_scale", Tensor.allocate(DType.F8_E4M3, Shape.of(128, 8)));
+        var e = assertThrows(UnsupportedFormatException.class, () -> TorchAoSafetensorsLayout.unflatten("proj.weight",
+                md, parts::get, Where.NOWHERE));
+        assertEquals("tensor 'proj.weight': field '__metadata__.proj.weight._data.act_quant_kwargs': NVFP4Tensor with "
+                + "act_quant_kwargs (dynamic NVFP4 activations) is not supported by ao4j; supported: the weight-only "
+                + "form (None)", e.getMessage());
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"MXTensor", "NVFP4Tensor", "FancyTensor"})
+    @ValueSource(strings = {"Int4PlainInt32Tensor", "FancyTensor"})
     void unknownTypesAreUnsupported(String type) {
         String md = FP8_META.replace("Float8Tensor", type);
         var e = assertThrows(UnsupportedFormatException.class, () -> TorchAoSafetensorsLayout.unflatten("proj.weight",
@@ -205,7 +264,8 @@ class TorchAoSafetensorsLayoutTest {
         String why = type.equals("FancyTensor") ? "unknown torchao tensor type 'FancyTensor'"
                 : "torchao type '" + type + "' is not supported by ao4j";
         assertEquals("tensor 'proj.weight': field '__metadata__.proj.weight._type': " + why + "; supported: "
-                + "[Float8Tensor, Int4Tensor, Int4TilePackedTo4dTensor, IntxUnpackedToInt8Tensor, Int8Tensor] and "
+                + "[Float8Tensor, Int4Tensor, Int4TilePackedTo4dTensor, IntxUnpackedToInt8Tensor, Int8Tensor, "
+                + "MXTensor, NVFP4Tensor] and "
                 + "Tensor", e.getMessage());
     }
 
