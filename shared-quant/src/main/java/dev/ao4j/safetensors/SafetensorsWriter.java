@@ -1,5 +1,6 @@
 package dev.ao4j.safetensors;
 
+import dev.ao4j.quant.json.PythonJsonText;
 import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.Where;
 import dev.ao4j.quant.dtype.DType;
@@ -94,7 +95,7 @@ public final class SafetensorsWriter implements AutoCloseable {
      */
     static Map<String, String> orderedCopy(Map<String, String> metadata, Path target) {
         Map<String, String> md = metadata instanceof SequencedMap<String, String>
-                ? new LinkedHashMap<>() : new TreeMap<>(ShardedWriter::comparePython);
+                ? new LinkedHashMap<>() : new TreeMap<>(PythonJsonText::compareKeys);
         for (Map.Entry<String, String> e : metadata.entrySet()) {
             if (e.getKey() == null || e.getValue() == null) {
                 throw new IllegalArgumentException("metadata for " + target + " has a null key or value: " + e);
@@ -111,7 +112,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     public static void write(Path target, Map<String, Tensor> tensors, Map<String, String> metadata) {
         Map<String, Tensor> ordered = tensors;
         if (!(tensors instanceof SequencedMap<String, Tensor>)) {
-            ordered = new TreeMap<>(ShardedWriter::comparePython);
+            ordered = new TreeMap<>(PythonJsonText::compareKeys);
             ordered.putAll(tensors);
         }
         try (SafetensorsWriter w = create(target, metadata)) {

@@ -1,5 +1,6 @@
 package dev.ao4j.safetensors;
 
+import dev.ao4j.quant.json.PythonJsonText;
 import dev.ao4j.quant.tensor.Tensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -136,7 +137,7 @@ public final class ShardedWriter implements AutoCloseable {
             if (current != null) finishShard();
             int n = done.size();
             List<Path> out = new ArrayList<>();
-            TreeMap<String, String> weightMap = new TreeMap<>(ShardedWriter::comparePython);
+            TreeMap<String, String> weightMap = new TreeMap<>(PythonJsonText::compareKeys);
             for (int i = 0; i < n; i++) {
                 String fname = n == 1 ? ShardedCheckpoint.SINGLE_FILE : shardName(i + 1, n);
                 for (String t : done.get(i).names()) weightMap.put(t, fname);
@@ -185,18 +186,6 @@ public final class ShardedWriter implements AutoCloseable {
         return String.format("model-%05d-of-%05d.safetensors", i, n);
     }
 
-    /** Python's str ordering (by code point), which transformers' {@code sort_keys=True} uses. */
-    static int comparePython(String a, String b) {
-        int i = 0, j = 0;
-        while (i < a.length() && j < b.length()) {
-            int ca = a.codePointAt(i), cb = b.codePointAt(j);
-            if (ca != cb) return Integer.compare(ca, cb);
-            i += Character.charCount(ca);
-            j += Character.charCount(cb);
-        }
-        return Integer.compare(a.length() - i, b.length() - j);
-    }
-
     /** The index as Python's {@code json.dumps(index, indent=2, sort_keys=True) + "\n"} prints it. */
     static String indexJson(long totalSize, Map<String, String> sortedWeightMap) {
         StringBuilder sb = new StringBuilder();
@@ -209,36 +198,14 @@ public final class ShardedWriter implements AutoCloseable {
             int k = 0;
             for (Map.Entry<String, String> e : sortedWeightMap.entrySet()) {
                 sb.append("    ");
-                pyString(sb, e.getKey());
+                PythonJsonText.appendQuoted(sb, e.getKey());
                 sb.append(": ");
-                pyString(sb, e.getValue());
+                PythonJsonText.appendQuoted(sb, e.getValue());
                 sb.append(++k < sortedWeightMap.size() ? ",\n" : "\n");
             }
             sb.append("  }\n");
         }
         return sb.append("}\n").toString();
-    }
-
-    /** A JSON string with Python's default {@code ensure_ascii=True} escaping. */
-    static void pyString(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                case '\b' -> sb.append("\\b");
-                case '\f' -> sb.append("\\f");
-                default -> {
-                    if (c < 0x20 || c > 0x7e) sb.append(String.format("\\u%04x", (int) c));
-                    else sb.append(c);
-                }
-            }
-        }
-        sb.append('"');
     }
 
     private static void writeAtomically(Path target, String text) throws IOException {

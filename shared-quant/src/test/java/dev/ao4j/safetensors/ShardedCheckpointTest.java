@@ -200,12 +200,12 @@ class ShardedCheckpointTest {
     @Test
     void pythonKeyOrderIsByCodePoint() {
         // U+FFFD sorts before U+1F600 in Python; UTF-16 order (String.compareTo) says the opposite
-        assertTrue(ShardedWriter.comparePython("\uFFFD", "\uD83D\uDE00") < 0);
+        assertTrue(dev.ao4j.quant.json.PythonJsonText.compareKeys("\uFFFD", "\uD83D\uDE00") < 0);
         assertTrue("\uFFFD".compareTo("\uD83D\uDE00") > 0);
-        assertTrue(ShardedWriter.comparePython("a", "ab") < 0);
-        assertEquals(0, ShardedWriter.comparePython("x.y", "x.y"));
+        assertTrue(dev.ao4j.quant.json.PythonJsonText.compareKeys("a", "ab") < 0);
+        assertEquals(0, dev.ao4j.quant.json.PythonJsonText.compareKeys("x.y", "x.y"));
         StringBuilder sb = new StringBuilder();
-        ShardedWriter.pyString(sb, "q\"\\\n\t\u0001\u007f\uD83D\uDE00");
+        dev.ao4j.quant.json.PythonJsonText.appendQuoted(sb, "q\"\\\n\t\u0001\u007f\uD83D\uDE00");
         assertEquals("\"q\\\"\\\\\\n\\t\\u0001\\u007f\\ud83d\\ude00\"", sb.toString());
     }
 

@@ -1,5 +1,6 @@
 package dev.ao4j.transformers.json;
 
+import dev.ao4j.quant.json.PythonJsonText;
 import dev.ao4j.quant.MalformedInputException;
 import dev.ao4j.quant.Where;
 import java.io.IOException;
@@ -121,7 +122,7 @@ public final class PyJson {
         switch (n.getNodeType()) {
             case NULL, MISSING -> sb.append("null");
             case BOOLEAN -> sb.append(n.booleanValue() ? "true" : "false");
-            case STRING -> writeString(sb, n.stringValue());
+            case STRING -> PythonJsonText.appendQuoted(sb, n.stringValue());
             case NUMBER -> writeNumber(sb, n);
             case ARRAY -> {
                 if (n.isEmpty()) {
@@ -147,14 +148,14 @@ public final class PyJson {
                 List<Map.Entry<String, JsonNode>> entries = new ArrayList<>(n.properties());
                 // Python sorts str keys by code point; String.compareTo compares UTF-16 units, which differs
                 // only for supplementary characters, so compare code points explicitly.
-                if (sortKeys) entries.sort((a, b) -> compareCodePoints(a.getKey(), b.getKey()));
+                if (sortKeys) entries.sort((a, b) -> PythonJsonText.compareKeys(a.getKey(), b.getKey()));
                 sb.append('{');
                 boolean first = true;
                 for (Map.Entry<String, JsonNode> e : entries) {
                     if (!first) sb.append(indent < 0 ? ", " : ",");
                     first = false;
                     newline(sb, indent, depth + 1);
-                    writeString(sb, e.getKey());
+                    PythonJsonText.appendQuoted(sb, e.getKey());
                     sb.append(": ");
                     write(sb, e.getValue(), indent, sortKeys, depth + 1);
                 }
@@ -172,47 +173,7 @@ public final class PyJson {
         sb.repeat(' ', indent * depth);
     }
 
-    private static int compareCodePoints(String a, String b) {
-        int i = 0;
-        int j = 0;
-        while (i < a.length() && j < b.length()) {
-            int ca = a.codePointAt(i);
-            int cb = b.codePointAt(j);
-            if (ca != cb) return Integer.compare(ca, cb);
-            i += Character.charCount(ca);
-            j += Character.charCount(cb);
-        }
-        return Integer.compare(a.length() - i, b.length() - j);
-    }
 
-    /** {@code ensure_ascii=True} string escaping, as CPython's encoder does it. */
-    static void writeString(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                case '\b' -> sb.append("\\b");
-                case '\f' -> sb.append("\\f");
-                default -> {
-                    // Anything outside ' '..'~' (controls, DEL, non-ASCII) becomes a 4-hex-digit u-escape per UTF-16
-                    // unit, lower-case, as CPython's ensure_ascii encoder writes it.
-                    if (c < 0x20 || c > 0x7E) {
-                        sb.append("\\u");
-                        String hex = Integer.toHexString(c);
-                        sb.repeat('0', 4 - hex.length()).append(hex);
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        sb.append('"');
-    }
 
     private static void writeNumber(StringBuilder sb, JsonNode n) {
         if (n.isIntegralNumber()) {
