@@ -1,5 +1,6 @@
 package dev.ao4j.quant.float8;
 
+import dev.ao4j.quant.numerics.F32Bits;
 import dev.ao4j.quant.numerics.BlockLayout;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.tensor.Tensor;
@@ -12,16 +13,6 @@ import java.lang.foreign.ValueLayout;
  */
 final class Float8Reference {
     private Float8Reference() {}
-
-    /** Element {@code i} of a BF16/F16/F32 tensor as exact f32 bits ({@code tensor.to(float32)}). */
-    static int loadBits(Tensor t, long i) {
-        return switch (t.dtype()) {
-            case BF16 -> (t.data().getAtIndex(Tensor.I16, i) & 0xFFFF) << 16;
-            case F16 -> DeviceNaN.widen(t.dtype(), t.data().getAtIndex(Tensor.I16, i));
-            case F32 -> t.data().getAtIndex(Tensor.I32, i);
-            default -> throw new IllegalStateException("unchecked dtype " + t.dtype());
-        };
-    }
 
     /**
      * Per block, the largest |x| as f32 bits: {@code abs().amax(block)} in the tensor's dtype, which is exact.
@@ -36,7 +27,7 @@ final class Float8Reference {
             long base = r * cols;
             long firstBlock = layout.firstBlockOfRow(r);
             for (int c = 0; c < cols; c++) {
-                int abs = loadBits(hp, base + c) & 0x7FFFFFFF;
+                int abs = F32Bits.load(hp, base + c) & 0x7FFFFFFF;
                 int b = (int) (firstBlock + c / blockCols);
                 if (abs > amax[b]) amax[b] = abs;
             }
@@ -54,7 +45,7 @@ final class Float8Reference {
             long firstBlock = layout.firstBlockOfRow(r);
             for (int c = 0; c < cols; c++) {
                 int s = scaleBits[(int) (firstBlock + c / blockCols)];
-                out.set(ValueLayout.JAVA_BYTE, base + c, quantizeOne(loadBits(hp, base + c), s, fmt, mode));
+                out.set(ValueLayout.JAVA_BYTE, base + c, quantizeOne(F32Bits.load(hp, base + c), s, fmt, mode));
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.ao4j.quant.mx;
 
+import dev.ao4j.quant.numerics.F32Bits;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.tensor.Tensor;
 
@@ -10,22 +11,7 @@ import dev.ao4j.quant.tensor.Tensor;
 final class MxReference {
     private MxReference() {}
 
-    /** Element {@code i} of a BF16/F16/F32 tensor as exact f32 bits. */
-    static int loadBits(Tensor t, long i) {
-        return switch (t.dtype()) {
-            case BF16 -> (t.data().getAtIndex(Tensor.I16, i) & 0xFFFF) << 16;
-            case F16 -> f16Bits(t.data().getAtIndex(Tensor.I16, i));
-            case F32 -> t.data().getAtIndex(Tensor.I32, i);
-            default -> throw new IllegalStateException("unchecked dtype " + t.dtype());
-        };
-    }
-
-    private static int f16Bits(short h) {
-        if (((h >>> 10) & 0x1F) == 0x1F) return ((h & 0x8000) << 16) | 0x7F800000 | ((h & 0x3FF) << 13);
-        return Float.floatToRawIntBits(Float.float16ToFloat(h));
-    }
-
-    /**
+        /**
      * Rows [rowFrom, rowTo) of the {@code [rows, cols]} view of {@code hp}: E8M0 codes into {@code scale}
      * ({@code [rows, cols / block]}, row-major) and codes into {@code q} (packed for fp4).
      */
@@ -39,7 +25,7 @@ final class MxReference {
                 long base = r * cols + (long) b * block;
                 int amax = 0;
                 for (int i = 0; i < block; i++) {
-                    x[i] = loadBits(hp, base + i);
+                    x[i] = F32Bits.load(hp, base + i);
                     amax = Math.max(amax, x[i] & 0x7FFFFFFF); // NaN patterns exceed every number's
                 }
                 int code = MxScale.e8m0(amax, elem, scaling, mode);

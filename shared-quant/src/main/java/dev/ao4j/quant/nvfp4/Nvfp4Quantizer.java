@@ -1,5 +1,6 @@
 package dev.ao4j.quant.nvfp4;
 
+import dev.ao4j.quant.numerics.F32Bits;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.dtype.DType;
@@ -35,7 +36,7 @@ public final class Nvfp4Quantizer {
     public static Tensor perTensorScale(Tensor hp, DivMode mode) {
         ComputeDtypes.require("NVFP4 per-tensor scale input", hp.dtype());
         int amax = 0;
-        for (long i = 0; i < hp.numel(); i++) amax = Math.max(amax, loadBits(hp, i) & 0x7FFFFFFF);
+        for (long i = 0; i < hp.numel(); i++) amax = Math.max(amax, F32Bits.load(hp, i) & 0x7FFFFFFF);
         // a NaN maximum comes out of the reduction as the quiet NaN
         if (DeviceNan.isNaN(amax)) amax = DeviceNan.QUIET_NAN;
         float a = Float.intBitsToFloat(amax);
@@ -75,7 +76,7 @@ public final class Nvfp4Quantizer {
                 long base = r * cols + (long) b * BLOCK;
                 int bmax = 0;
                 for (int i = 0; i < BLOCK; i++) {
-                    x[i] = loadBits(hp, base + i);
+                    x[i] = F32Bits.load(hp, base + i);
                     bmax = Math.max(bmax, x[i] & 0x7FFFFFFF);
                 }
                 byte s8 = blockScale(bmax, pts, mode);
@@ -186,16 +187,4 @@ public final class Nvfp4Quantizer {
         return bits;
     }
 
-    private static int loadBits(Tensor t, long i) {
-        return switch (t.dtype()) {
-            case BF16 -> (t.data().getAtIndex(Tensor.I16, i) & 0xFFFF) << 16;
-            case F32 -> t.data().getAtIndex(Tensor.I32, i);
-            case F16 -> {
-                short h = t.data().getAtIndex(Tensor.I16, i);
-                yield ((h >>> 10) & 0x1F) == 0x1F ? ((h & 0x8000) << 16) | 0x7F800000 | ((h & 0x3FF) << 13)
-                        : Float.floatToRawIntBits(Float.float16ToFloat(h));
-            }
-            default -> throw new IllegalStateException("unchecked dtype " + t.dtype());
-        };
     }
-}
