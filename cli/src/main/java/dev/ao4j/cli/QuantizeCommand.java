@@ -6,6 +6,7 @@ import dev.ao4j.quant.config.QuantConfig;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
+import dev.ao4j.quant.pipeline.ModelSink;
 import dev.ao4j.quant.pipeline.ModuleSelector;
 import dev.ao4j.quant.pipeline.QuantReport;
 import dev.ao4j.quant.pipeline.Quantizer;
@@ -15,6 +16,7 @@ import dev.ao4j.quant.pipeline.TensorResult;
 import dev.ao4j.quant.pipeline.WeightQuantizers;
 import dev.ao4j.safetensors.ShardedCheckpoint;
 import dev.ao4j.transformers.ModelConfig;
+import dev.ao4j.transformers.pack.Fp8PackageWriter;
 import dev.ao4j.transformers.pack.TorchAoPackageWriter;
 import dev.ao4j.transformers.torchao.TorchAoQuantizationConfig;
 import java.io.PrintWriter;
@@ -36,7 +38,8 @@ import picocli.CommandLine.Spec;
         footer = {"", "Examples:",
                 "  ao4j quantize --recipe int4wo-128 --out out/tiny-int4      (the bundled default model)",
                 "  ao4j quantize ~/models/Llama-3.2-1B --recipe fp8dq-row --out Llama-3.2-1B-fp8",
-                "  ao4j quantize MODEL --recipe 8da4w-32 --modules-to-not-convert mlp.down_proj --out DIR"})
+                "  ao4j quantize MODEL --recipe 8da4w-32 --modules-to-not-convert mlp.down_proj --out DIR",
+                "  ao4j quantize MODEL --recipe fp8-block128 --format fp8 --out DIR   (DeepSeek-style, no torchao)"})
 final class QuantizeCommand implements Callable<Integer> {
     static final String DEFAULT_MODEL = "models/ao4j-tiny-llama";
 
@@ -50,8 +53,14 @@ final class QuantizeCommand implements Callable<Integer> {
 
     @Option(names = "--recipe", required = true, paramLabel = "RECIPE",
             description = "int4wo-<g>, int4wo-<g>-plain, int8wo, int8dq, 8da4w-<g>, fp8wo, fp8dq-row, fp8dq-tensor, "
-                    + "mxfp8, mxfp4, nvfp4")
+                    + "fp8-block128, mxfp8, mxfp4, nvfp4")
     String recipe;
+
+    @Option(names = "--format", paramLabel = "torchao|fp8", defaultValue = "torchao",
+            description = "Package format: torchao (transformers + torchao, every recipe) or fp8 (transformers' "
+                    + "FineGrainedFP8, quant_method \"fp8\", loads without torchao; recipe fp8-block128 only). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    String format;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output package directory. Default: <model>-<recipe>.")
     Path out;
@@ -103,23 +112,55 @@ final class QuantizeCommand implements Callable<Integer> {
                     Where.json(configFile, "quantization_config"));
         }
         QuantConfig quantConfig = Recipes.config(recipe);
+        boolean fp8Format = fp8Format(recipe);
         Recipe r = new Recipe(recipe, quantConfig, new ModuleSelector(modulesToNotConvert, false),
                 WeightQuantizers.forConfig(quantConfig, divMode(), kernelChoice()), !noErrorReport, computeDtype());
         if (r.computeDtype() != null) config = config.withDtype(r.computeDtype());
-        TorchAoQuantizationConfig hfConfig = TorchAoQuantizationConfig.of(quantConfig)
+        TorchAoQuantizationConfig hfConfig = fp8Format ? null : TorchAoQuantizationConfig.of(quantConfig)
                 .withModulesToNotConvert(modulesToNotConvert.isEmpty() ? null : List.copyOf(modulesToNotConvert))
                 .withBareEnumFields(Recipes.bareEnumFields(quantConfig));
         Path outDir = out != null ? out : Path.of(modelDir.toAbsolutePath().normalize().getFileName() + "-" + recipe);
+        long shardBytes = Sizes.parse(maxShardSize, "--max-shard-size");
         PrintWriter err = spec.commandLine().getErr();
         QuantReport report;
         try (ShardedCheckpoint source = ShardedCheckpoint.open(modelDir);
-             TorchAoPackageWriter sink = TorchAoPackageWriter.create(modelDir, config, hfConfig, outDir,
-                     Sizes.parse(maxShardSize, "--max-shard-size"), force)) {
+             ModelSink sink = fp8Format ? Fp8PackageWriter.create(modelDir, config, outDir, shardBytes, force)
+                     : TorchAoPackageWriter.create(modelDir, config, hfConfig, outDir, shardBytes, force)) {
             report = Quantizer.quantize(source, r, sink, quiet ? dev.ao4j.quant.pipeline.QuantListener.NONE
                     : new ProgressListener(err, System.console() != null));
         }
         printSummary(spec.commandLine().getOut(), report, outDir);
         return 0;
+    }
+
+    /**
+     * Whether {@code --format} asks for transformers' FineGrainedFP8 package; the two formats each refuse the recipes
+     * the other one must carry.
+     */
+    private boolean fp8Format(String recipe) {
+        boolean blockwise = Recipes.FP8_BLOCK128.equals(recipe);
+        return switch (format.toLowerCase(Locale.ROOT)) {
+            case "torchao" -> {
+                if (blockwise) {
+                    // torchao's safetensors loader rebuilds only allow-listed classes, and PerBlock (the activation
+                    // granularity stored in every weight's act_quant_kwargs) is not one: the load would fail
+                    throw new InvalidConfigException("recipe " + recipe + " cannot be written with --format torchao: "
+                            + "torchao's safetensors loader cannot rebuild its PerBlock activation granularity, so "
+                            + "transformers could not load the package; use --recipe " + recipe + " --format fp8");
+                }
+                yield false;
+            }
+            case "fp8" -> {
+                if (!blockwise) {
+                    throw new InvalidConfigException("--format fp8 (transformers' FineGrainedFP8, 128x128 blocks) "
+                            + "stores only recipe " + Recipes.FP8_BLOCK128 + " but the recipe is '" + recipe
+                            + "'; use --recipe " + Recipes.FP8_BLOCK128 + " --format fp8, or --format torchao for "
+                            + recipe);
+                }
+                yield true;
+            }
+            default -> throw new InvalidConfigException("--format must be torchao or fp8 but was '" + format + "'");
+        };
     }
 
     private static Path defaultModel() {

@@ -23,7 +23,13 @@ import java.util.regex.Pattern;
 public final class Recipes {
     /** Every recipe family, with an example of its name, for help texts and error messages. */
     public static final List<String> NAMES = List.of("int4wo-<32|64|128|256>", "int4wo-<g>-plain", "int8wo", "int8dq",
-            "8da4w-<32|64|128|256>", "fp8wo", "fp8dq-row", "fp8dq-tensor", "mxfp8", "mxfp4", "nvfp4");
+            "8da4w-<32|64|128|256>", "fp8wo", "fp8dq-row", "fp8dq-tensor", "fp8-block128", "mxfp8", "mxfp4", "nvfp4");
+
+    /**
+     * DeepSeek-style blockwise fp8: {@code Float8DynamicActivationFloat8WeightConfig(granularity=[PerBlock([1, 128]),
+     * PerBlock([128, 128])])}, weights in 128x128 blocks, activations per token per 128 channels.
+     */
+    public static final String FP8_BLOCK128 = "fp8-block128";
 
     private static final Pattern INT4 = Pattern.compile("int4wo-(\\d+)(-plain)?");
     private static final Pattern DA4W = Pattern.compile("8da4w-(\\d+)");
@@ -51,6 +57,9 @@ public final class Recipes {
             case "fp8dq-row" -> Float8DynamicActivationFloat8WeightConfig.defaults().withGranularity(new Granularity.PerRow());
             case "fp8dq-tensor" -> Float8DynamicActivationFloat8WeightConfig.defaults()
                     .withGranularity(new Granularity.PerTensor());
+            case FP8_BLOCK128 -> Float8DynamicActivationFloat8WeightConfig.defaults().withGranularity(
+                    Float8DynamicActivationFloat8WeightConfig.BLOCK_1X128,
+                    Float8DynamicActivationFloat8WeightConfig.BLOCK_128X128).withMmConfig(null);
             case "mxfp8" -> MXDynamicActivationMXWeightConfig.defaults();
             case "mxfp4" -> MXDynamicActivationMXWeightConfig.mxfp4();
             case "nvfp4" -> NVFP4WeightOnlyConfig.defaults();

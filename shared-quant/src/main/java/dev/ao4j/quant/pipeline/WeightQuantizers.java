@@ -145,8 +145,16 @@ public final class WeightQuantizers {
                                           Float8Tensor.ActivationQuant act, boolean dynamic, DivMode divMode,
                                           Kernel kernel) {
         // torchao's dynamic fp8 config leaves weights with N or K not a multiple of 16 alone (its fp8 GEMMs need it)
-        ShapeRule rule = dynamic ? shape -> shape.dim(0) % 16 != 0 || shape.dim(1) % 16 != 0
+        ShapeRule gemm = dynamic ? shape -> shape.dim(0) % 16 != 0 || shape.dim(1) % 16 != 0
                 ? "shape " + shape + " not a multiple of 16 in both dims (fp8 GEMM requirement)" : null : shape -> null;
+        // blockwise scales cover whole blocks only: torchao fails on a partial block, and so does transformers'
+        // own FineGrainedFP8 quantizer, so such weights stay in high precision
+        ShapeRule rule = spec.granularity() instanceof Granularity.PerBlock(List<Integer> b) && b.size() == 2
+                ? shape -> {
+                    String r = gemm.skipReason(shape);
+                    return r != null || shape.dim(0) % b.get(0) == 0 && shape.dim(1) % b.get(1) == 0 ? r
+                            : "shape " + shape + " not a multiple of the " + b.get(0) + "x" + b.get(1) + " block";
+                } : gemm;
         Set<DType> dtypes = spec.granularity() instanceof Granularity.PerRow ? Set.of(DType.BF16) : HIGH_PRECISION;
         return new Impl(rule, dtypes, w -> Float8Quantizer.fromHighPrecision(w, spec, mm, act,
                 dev.ao4j.quant.config.KernelPreference.AUTO, divMode, kernel),

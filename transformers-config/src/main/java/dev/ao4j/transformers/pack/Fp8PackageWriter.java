@@ -1,0 +1,113 @@
+package dev.ao4j.transformers.pack;
+
+import dev.ao4j.quant.InvalidConfigException;
+import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.pipeline.ModelSink;
+import dev.ao4j.quant.pipeline.QuantReport;
+import dev.ao4j.quant.qtensor.Float8Tensor;
+import dev.ao4j.quant.qtensor.QuantizedTensor;
+import dev.ao4j.quant.tensor.Shape;
+import dev.ao4j.quant.tensor.Tensor;
+import dev.ao4j.transformers.ModelConfig;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Writes a quantized model in transformers' FineGrainedFP8 format ({@code quant_method: "fp8"}, as DeepSeek-V3 and
+ * the Qwen FP8 checkpoints are published), which transformers loads without torchao and vLLM/SGLang serve natively:
+ * plain tensors under their own names; each quantized Linear as {@code <module>.weight} (F8_E4M3, [N, K]) and
+ * {@code <module>.weight_scale_inv} (F32, [N / bn, K / bk]) — despite its name the <em>dequantization multiplier</em>,
+ * block amax / 448, which is exactly torchao's blockwise {@code Float8Tensor} scale; shards carry
+ * {@code __metadata__ {"format": "pt"}}, and {@code config.json} the {@link FineGrainedFp8Config}.
+ *
+ * <p>Its {@code modules_to_not_convert} lists every module whose 2-D weight was kept in high precision (embeddings
+ * included, which transformers ignores since it only swaps Linear layers) plus {@code lm_head}: an explicit list
+ * replaces transformers' default skip of the output embedding, and a tied {@code lm_head} has no tensor of its own.
+ * The partial directory, sharding and atomic publish are shared with {@link TorchAoPackageWriter}.
+ */
+public final class Fp8PackageWriter implements ModelSink {
+    public static final String SCALE_SUFFIX = ".weight_scale_inv";
+    private static final String WEIGHT_SUFFIX = ".weight";
+    private static final String OUTPUT_EMBEDDING = "lm_head";
+
+    private final PackageOutput output;
+    private final ModelConfig config;
+    private final List<Integer> blockSize;
+    /** Modules whose 2-D weight stays in high precision, in source order. */
+    private final Set<String> kept = new LinkedHashSet<>();
+
+    private Fp8PackageWriter(PackageOutput output, ModelConfig config, List<Integer> blockSize) {
+        this.output = output;
+        this.config = config;
+        this.blockSize = blockSize;
+    }
+
+    /**
+     * @param sourceDir     the model directory whose tokenizer and generation files are carried over
+     * @param config        the source model's config.json
+     * @param out           the package directory to create
+     * @param maxShardBytes tensor bytes per safetensors shard
+     * @param replace       whether an existing {@code out} may be replaced (only once the new package is complete)
+     */
+    public static Fp8PackageWriter create(Path sourceDir, ModelConfig config, Path out, long maxShardBytes,
+                                          boolean replace) {
+        return new Fp8PackageWriter(PackageOutput.create(sourceDir, out, maxShardBytes, replace), config,
+                FineGrainedFp8Config.BLOCK_128X128);
+    }
+
+    @Override
+    public void writePlain(String name, Tensor tensor) {
+        if (name.endsWith(WEIGHT_SUFFIX) && tensor.shape().rank() == 2) kept.add(module(name));
+        output.add(name, tensor, name, "the fp8 format");
+    }
+
+    /**
+     * @throws InvalidConfigException unless {@code tensor} is an e4m3fn {@code Float8Tensor} with this format's
+     *                                block size under a {@code <module>.weight} name
+     */
+    @Override
+    public void writeQuantized(String name, QuantizedTensor tensor) {
+        if (!(tensor instanceof Float8Tensor f) || f.qdata().dtype() != DType.F8_E4M3
+                || !f.blockSize().equals(Shape.of(blockSize.get(0).longValue(), blockSize.get(1).longValue()))) {
+            throw new InvalidConfigException("the fp8 (FineGrainedFP8) format stores e4m3fn Float8Tensor weights with "
+                    + "block size " + blockSize + " but '" + name + "' is " + describe(tensor));
+        }
+        if (!name.endsWith(WEIGHT_SUFFIX)) {
+            throw new InvalidConfigException("the fp8 (FineGrainedFP8) format quantizes '<module>.weight' tensors but "
+                    + "got '" + name + "'");
+        }
+        output.add(name, f.qdata(), name, "the fp8 format");
+        output.add(module(name) + SCALE_SUFFIX, f.scale(), name, "the fp8 format");
+    }
+
+    @Override
+    public void commit(QuantReport report) {
+        List<String> skip = new ArrayList<>(kept);
+        if (!kept.contains(OUTPUT_EMBEDDING)) skip.add(OUTPUT_EMBEDDING);
+        FineGrainedFp8Config q = new FineGrainedFp8Config("dynamic", blockSize, skip);
+        output.commit(Map.of("format", "pt"), config.with("quantization_config", q.toJson()), report);
+    }
+
+    /** The published package directory. */
+    public Path out() {
+        return output.out();
+    }
+
+    @Override
+    public void close() {
+        output.close();
+    }
+
+    private static String module(String weightName) {
+        return weightName.substring(0, weightName.length() - WEIGHT_SUFFIX.length());
+    }
+
+    private static String describe(QuantizedTensor t) {
+        return t instanceof Float8Tensor f ? "a Float8Tensor of " + f.qdata().dtype() + " with block size "
+                + f.blockSize() : "a " + t.typeName();
+    }
+}
