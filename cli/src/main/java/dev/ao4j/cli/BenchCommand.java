@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
         footer = {"", "Example:", "  ao4j bench --rows 4096 --cols 4096 --recipe int8wo --recipe int4wo-128"})
 final class BenchCommand implements Callable<Integer> {
     static final List<String> DEFAULT_RECIPES = List.of("int4wo-128", "int4wo-128-plain", "int8wo", "int8dq",
-            "8da4w-32", "fp8wo", "fp8dq-row", "fp8dq-tensor");
+            "8da4w-32", "fp8wo", "fp8dq-row", "fp8dq-tensor", "fp8-block128", "mxfp8", "mxfp4", "nvfp4");
 
     @Spec
     CommandSpec spec;
