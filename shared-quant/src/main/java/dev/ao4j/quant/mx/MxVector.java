@@ -25,7 +25,7 @@ import jdk.incubator.vector.VectorSpecies;
  * the code; in the normal range the exponent is re-biased and the dropped mantissa bits are rounded by adding
  * {@code half - 1 + lsb} before the shift; fp6/fp4 saturate at their largest code.
  */
-final class MxVector {
+public final class MxVector {
     private MxVector() {}
 
     private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
@@ -51,6 +51,16 @@ final class MxVector {
             case FP4_E2M1 -> new Encoder(0x1p22f, 0x3F800000, ((1 - 127) << 23) + 0x1FFFFF, 22,
                     Float.floatToRawIntBits(6f), 0x7, 28);
         };
+    }
+
+    private static final Encoder FP4 = encoder(MxElement.FP4_E2M1);
+
+    /**
+     * Per lane the fp4 e2m1 code (sign in bit 3) of the f32 {@code bits}, as {@link dev.ao4j.quant.dtype.Fp4E2M1#fromFloat}
+     * gives it for every non-NaN value (saturating at ±6); NaN lanes are the caller's to avoid. Shared with NVFP4.
+     */
+    public static IntVector fp4Codes(IntVector bits) {
+        return encode(bits, FP4, false);
     }
 
     /** Same contract as {@link MxReference#quantizeRows} over all rows. */

@@ -1,6 +1,5 @@
 package dev.ao4j.quant.nvfp4;
 
-import dev.ao4j.quant.numerics.F32Bits;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.dtype.DType;
@@ -10,6 +9,8 @@ import dev.ao4j.quant.mx.DeviceNan;
 import dev.ao4j.quant.mx.ScaleSwizzle;
 import dev.ao4j.quant.numerics.ComputeDtypes;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.F32Bits;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
 
@@ -32,11 +33,20 @@ public final class Nvfp4Quantizer {
     private static final int BLOCK = Nvfp4Tensor.BLOCK_SIZE;
     private static final float E4M3_MIN_NORMAL = 0x1p-6f;
 
-    /** {@code per_tensor_amax_to_scale(amax(|hp|))}: an F32 scalar {@code f32(amax) / 2688}. */
-    public static Tensor perTensorScale(Tensor hp, DivMode mode) {
+    /**
+     * {@code per_tensor_amax_to_scale(amax(|hp|))}: an F32 scalar {@code f32(amax) / 2688}. {@code kernel} picks how
+     * the amax is reduced (same bits either way: it is an integer max over {@code |x|}'s bits).
+     */
+    public static Tensor perTensorScale(Tensor hp, DivMode mode, Kernel kernel) {
         ComputeDtypes.require("NVFP4 per-tensor scale input", hp.dtype());
-        int amax = 0;
-        for (long i = 0; i < hp.numel(); i++) amax = Math.max(amax, F32Bits.load(hp, i) & 0x7FFFFFFF);
+        int amax = switch (kernel) {
+            case REFERENCE -> {
+                int m = 0;
+                for (long i = 0; i < hp.numel(); i++) m = Math.max(m, F32Bits.load(hp, i) & 0x7FFFFFFF);
+                yield m;
+            }
+            case VECTOR -> Nvfp4Vector.absMaxBits(hp);
+        };
         // a NaN maximum comes out of the reduction as the quiet NaN
         if (DeviceNan.isNaN(amax)) amax = DeviceNan.QUIET_NAN;
         float a = Float.intBitsToFloat(amax);
@@ -50,8 +60,10 @@ public final class Nvfp4Quantizer {
      * {@code NVFP4Tensor.to_nvfp4(hp, per_tensor_scale, is_swizzled_scales)} on the PyTorch path.
      *
      * @param perTensorScale an F32 scalar for two-level scaling (see {@link #perTensorScale}), or null
+     * @param kernel         the scalar reference loop or its Vector API twin (same bits)
      */
-    public static Nvfp4Tensor quantize(Tensor hp, Tensor perTensorScale, boolean swizzleScales, DivMode mode) {
+    public static Nvfp4Tensor quantize(Tensor hp, Tensor perTensorScale, boolean swizzleScales, DivMode mode,
+                                       Kernel kernel) {
         ComputeDtypes.require("NVFP4 quantization input", hp.dtype());
         Shape shape = hp.shape();
         if (shape.rank() < 1 || shape.cols() % BLOCK != 0) {
@@ -69,9 +81,24 @@ public final class Nvfp4Quantizer {
         sDims[sDims.length - 1] /= BLOCK;
         Tensor q = Tensor.allocate(DType.U8, Shape.of(qDims));
         Tensor scale = Tensor.allocate(DType.F8_E4M3, Shape.of(sDims));
+        switch (kernel) {
+            case REFERENCE -> quantizeRows(hp, cols, pts, mode, q, scale, shape.rows());
+            case VECTOR -> Nvfp4Vector.quantize(hp, cols, pts, mode, q, scale, shape.rows());
+        }
+        if (swizzleScales) scale = ScaleSwizzle.swizzle(scale);
+        return new Nvfp4Tensor(q, scale, perTensorScale == null ? null : perTensorScale.copy(), swizzleScales,
+                hp.dtype(), shape);
+    }
+
+    /**
+     * The reference loop (the specification): per block of 16 the largest |x| (any NaN wins), its e4m3 scale and
+     * multiplier, then every element scaled, clamped and encoded, two codes per byte. Scales go to {@code scale}
+     * in the plain {@code [rows, cols / 16]} layout.
+     */
+    static void quantizeRows(Tensor hp, int cols, Integer pts, DivMode mode, Tensor q, Tensor scale, long rows) {
         int[] x = new int[BLOCK];
         int blocks = cols / BLOCK;
-        for (long r = 0; r < shape.rows(); r++) {
+        for (long r = 0; r < rows; r++) {
             for (int b = 0; b < blocks; b++) {
                 long base = r * cols + (long) b * BLOCK;
                 int bmax = 0;
@@ -89,9 +116,6 @@ public final class Nvfp4Quantizer {
                 }
             }
         }
-        if (swizzleScales) scale = ScaleSwizzle.swizzle(scale);
-        return new Nvfp4Tensor(q, scale, perTensorScale == null ? null : perTensorScale.copy(), swizzleScales,
-                hp.dtype(), shape);
     }
 
     /** The e4m3 block scale for a block whose largest |x| has bits {@code bmax}. */
@@ -186,5 +210,4 @@ public final class Nvfp4Quantizer {
         if (v > hi) return Float.floatToRawIntBits(hi);
         return bits;
     }
-
-    }
+}

@@ -70,7 +70,7 @@ public final class WeightQuantizers {
                             toFloat(c.activationValueLb()), toFloat(c.activationValueUb()), c.kernelPreference()),
                     true, divMode, kernel);
             case MXDynamicActivationMXWeightConfig c -> mx(c, divMode, kernel);
-            case NVFP4WeightOnlyConfig c -> nvfp4(c, divMode);
+            case NVFP4WeightOnlyConfig c -> nvfp4(c, divMode, kernel);
         };
     }
 
@@ -90,11 +90,11 @@ public final class WeightQuantizers {
     }
 
     /** torchao's NVFP4 weight-only handler: bf16 weights, in-features a multiple of 16, swizzled scales. */
-    private static WeightQuantizer nvfp4(NVFP4WeightOnlyConfig c, DivMode divMode) {
+    private static WeightQuantizer nvfp4(NVFP4WeightOnlyConfig c, DivMode divMode, Kernel kernel) {
         int block = Nvfp4Tensor.BLOCK_SIZE;
         return new Impl(shape -> lastDimMultiple(shape, block, "NVFP4 block size"), Set.of(DType.BF16),
                 w -> NVFP4Tensor.of(Nvfp4Quantizer.quantize(w, c.useDynamicPerTensorScale()
-                        ? Nvfp4Quantizer.perTensorScale(w, divMode) : null, true, divMode), false),
+                        ? Nvfp4Quantizer.perTensorScale(w, divMode, kernel) : null, true, divMode, kernel), false),
                 q -> Nvfp4Quantizer.dequantize(((NVFP4Tensor) q).numerics(), DType.F32, divMode));
     }
 

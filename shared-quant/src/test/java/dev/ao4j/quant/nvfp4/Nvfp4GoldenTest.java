@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.golden.GoldenCases;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.tensor.Tensor;
 import java.util.List;
 import java.util.Set;
@@ -12,11 +13,12 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every ok golden case of family nvfp4 (single- and two-level scaling, plain and swizzled scales, rand/edge/special
- * inputs, NVFP4WeightOnlyConfig) on both devices, bit for bit. The dynamic-activation config case failed in
+ * inputs, NVFP4WeightOnlyConfig) on both devices and with both kernels, bit for bit. The dynamic-activation config case failed in
  * torchao itself (needs sm100) and is not run.
  */
 class Nvfp4GoldenTest {
@@ -39,12 +41,16 @@ class Nvfp4GoldenTest {
         assertEquals(26, cases().count());
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
-    void matchesTorchao(GoldenCases.Case c) {
+    static Stream<Arguments> casesAndKernels() {
+        return cases().flatMap(c -> Stream.of(Kernel.values()).map(k -> Arguments.of(c, k)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("casesAndKernels")
+    void matchesTorchao(GoldenCases.Case c, Kernel kernel) {
         boolean known = KNOWN_DIFFERENCES.contains(c.toString());
         try {
-            check(c);
+            check(c, kernel);
         } catch (AssertionError e) {
             if (known) return;
             throw e;
@@ -52,14 +58,14 @@ class Nvfp4GoldenTest {
         if (known) fail(c + " is listed in KNOWN_DIFFERENCES but now matches torchao; remove it from the list");
     }
 
-    private static void check(GoldenCases.Case c) {
+    private static void check(GoldenCases.Case c, Kernel kernel) {
         boolean config = c.id().startsWith("nvfp4.config.");
         Tensor x = GOLDEN.input(config ? "rand_256x512" : c.param("input"));
         // NVFP4WeightOnlyConfig: dynamic per-tensor scale, swizzled scales
         boolean twoLevel = config || c.params().get("per_tensor_scale").asBoolean();
         boolean swizzled = config || c.params().get("swizzled").asBoolean();
-        Tensor pts = twoLevel ? Nvfp4Quantizer.perTensorScale(x, c.divMode()) : null;
-        Nvfp4Tensor t = Nvfp4Quantizer.quantize(x, pts, swizzled, c.divMode());
+        Tensor pts = twoLevel ? Nvfp4Quantizer.perTensorScale(x, c.divMode(), kernel) : null;
+        Nvfp4Tensor t = Nvfp4Quantizer.quantize(x, pts, swizzled, c.divMode(), kernel);
         GOLDEN.assertOutput(c, "qdata", t.qdata());
         GOLDEN.assertOutput(c, "scale", t.scale());
         if (twoLevel) GOLDEN.assertOutput(c, "per_tensor_scale", t.perTensorScale());
