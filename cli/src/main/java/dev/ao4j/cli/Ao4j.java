@@ -4,11 +4,11 @@ import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code ao4j} command line: quantize, inspect and benchmark models. */
+/** The {@code ao4j} command line: quantize, sparsify, inspect and benchmark models. */
 @Command(name = "ao4j", mixinStandardHelpOptions = true, versionProvider = Ao4j.Version.class,
         description = "TorchAO-exact model quantization for the JVM.",
-        subcommands = {QuantizeCommand.class, InspectCommand.class, BenchCommand.class, BenchPipelineCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {QuantizeCommand.class, SparsifyCommand.class, InspectCommand.class, BenchCommand.class,
+                BenchPipelineCommand.class, CommandLine.HelpCommand.class})
 public final class Ao4j {
 
     public static void main(String[] args) {

@@ -39,7 +39,8 @@ import picocli.CommandLine.Spec;
                 "  ao4j quantize --recipe int4wo-128 --out out/tiny-int4      (the bundled default model)",
                 "  ao4j quantize ~/models/Llama-3.2-1B --recipe fp8dq-row --out Llama-3.2-1B-fp8",
                 "  ao4j quantize MODEL --recipe 8da4w-32 --modules-to-not-convert mlp.down_proj --out DIR",
-                "  ao4j quantize MODEL --recipe fp8-block128 --format fp8 --out DIR   (DeepSeek-style, no torchao)"})
+                "  ao4j quantize MODEL --recipe fp8-block128 --format fp8 --out DIR   (DeepSeek-style, no torchao)",
+                "  ao4j quantize MODEL-sparse24 --recipe int4wo-128 --out DIR   (after ao4j sparsify: 2:4 + int4)"})
 final class QuantizeCommand implements Callable<Integer> {
     static final String DEFAULT_MODEL = "models/ao4j-tiny-llama";
 

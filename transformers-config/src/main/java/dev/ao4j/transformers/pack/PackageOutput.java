@@ -96,9 +96,29 @@ final class PackageOutput implements AutoCloseable {
     void commit(Map<String, String> fileMetadata, ModelConfig config, QuantReport report) {
         weights.commit(fileMetadata);
         config.write(partial.resolve(ModelConfig.FILE_NAME));
+        finish(ReportJson.toJson(report));
+    }
+
+    /**
+     * Like {@link #commit(Map, ModelConfig, QuantReport)} for a checkpoint whose config.json is the source's, copied
+     * byte for byte (nothing in it changes), with {@code reportJson} as the report.
+     */
+    void commitWithSourceConfig(Map<String, String> fileMetadata, String reportJson) {
+        weights.commit(fileMetadata);
+        Path config = sourceDir.resolve(ModelConfig.FILE_NAME);
+        try {
+            Files.copy(config, partial.resolve(ModelConfig.FILE_NAME));
+        } catch (IOException e) {
+            throw new Ao4jException("cannot copy " + config + ": " + e.getMessage(), Where.file(config), e);
+        }
+        finish(reportJson);
+    }
+
+    /** The carried-over files, the report, then the atomic publish. */
+    private void finish(String reportJson) {
         ModelFiles.copyAuxiliary(sourceDir, partial);
         AtomicFiles.write(partial.resolve(TorchAoPackageWriter.REPORT_FILE),
-                ReportJson.toJson(report).getBytes(StandardCharsets.UTF_8));
+                reportJson.getBytes(StandardCharsets.UTF_8));
         publish();
         done = true;
     }
