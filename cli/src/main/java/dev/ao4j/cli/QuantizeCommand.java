@@ -1,10 +1,8 @@
 package dev.ao4j.cli;
 
 import dev.ao4j.quant.InvalidConfigException;
-import dev.ao4j.quant.Where;
 import dev.ao4j.quant.config.QuantConfig;
 import dev.ao4j.quant.dtype.DType;
-import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.pipeline.ModelSink;
 import dev.ao4j.quant.pipeline.ModuleSelector;
@@ -20,7 +18,6 @@ import dev.ao4j.transformers.pack.Fp8PackageWriter;
 import dev.ao4j.transformers.pack.TorchAoPackageWriter;
 import dev.ao4j.transformers.torchao.TorchAoQuantizationConfig;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,14 +39,13 @@ import picocli.CommandLine.Spec;
                 "  ao4j quantize MODEL --recipe fp8-block128 --format fp8 --out DIR   (DeepSeek-style, no torchao)",
                 "  ao4j quantize MODEL-sparse24 --recipe int4wo-128 --out DIR   (after ao4j sparsify: 2:4 + int4)"})
 final class QuantizeCommand implements Callable<Integer> {
-    static final String DEFAULT_MODEL = "models/ao4j-tiny-llama";
 
     @Spec
     CommandSpec spec;
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL_DIR",
             description = "Model directory (config.json + model.safetensors or a sharded index). "
-                    + "Default: the bundled " + DEFAULT_MODEL + ".")
+                    + "Default: the bundled " + ModelDirs.DEFAULT_MODEL + ".")
     Path model;
 
     @Option(names = "--recipe", required = true, paramLabel = "RECIPE",
@@ -98,24 +94,12 @@ final class QuantizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path modelDir = model != null ? model : defaultModel();
-        if (!Files.isDirectory(modelDir)) {
-            throw new InvalidConfigException("no such model directory", Where.file(modelDir));
-        }
-        Path configFile = modelDir.resolve(ModelConfig.FILE_NAME);
-        if (!Files.isRegularFile(configFile)) {
-            throw new InvalidConfigException("not a model directory: no " + ModelConfig.FILE_NAME + " in it",
-                    Where.file(modelDir));
-        }
-        ModelConfig config = ModelConfig.read(configFile);
-        if (config.quantizationConfigJson().isPresent()) {
-            throw new InvalidConfigException("the model is already quantized (config.json has a quantization_config)",
-                    Where.json(configFile, "quantization_config"));
-        }
+        Path modelDir = ModelDirs.orDefault(model);
+        ModelConfig config = ModelDirs.unquantizedConfig(modelDir, "");
         QuantConfig quantConfig = Recipes.config(recipe);
         boolean fp8Format = fp8Format(recipe);
         Recipe r = new Recipe(recipe, quantConfig, new ModuleSelector(modulesToNotConvert, false),
-                WeightQuantizers.forConfig(quantConfig, divMode(), kernelChoice()), !noErrorReport, computeDtype());
+                WeightQuantizers.forConfig(quantConfig, ModelDirs.divMode(division), kernelChoice()), !noErrorReport, computeDtype());
         if (r.computeDtype() != null) config = config.withDtype(r.computeDtype());
         TorchAoQuantizationConfig hfConfig = fp8Format ? null : TorchAoQuantizationConfig.of(quantConfig)
                 .withModulesToNotConvert(modulesToNotConvert.isEmpty() ? null : List.copyOf(modulesToNotConvert))
@@ -164,11 +148,6 @@ final class QuantizeCommand implements Callable<Integer> {
         };
     }
 
-    private static Path defaultModel() {
-        Path home = Path.of(System.getProperty("ao4j.home", "."));
-        return home.resolve(DEFAULT_MODEL);
-    }
-
     private DType computeDtype() {
         return switch (dtype.toLowerCase(Locale.ROOT)) {
             case "auto" -> null;
@@ -177,14 +156,6 @@ final class QuantizeCommand implements Callable<Integer> {
             case "float32", "fp32", "float" -> DType.F32;
             default -> throw new InvalidConfigException("--dtype must be auto, bfloat16, float16 or float32 but was '"
                     + dtype + "'");
-        };
-    }
-
-    private DivMode divMode() {
-        return switch (division.toLowerCase(Locale.ROOT)) {
-            case "cuda" -> DivMode.CUDA_RECIPROCAL;
-            case "cpu" -> DivMode.TRUE_DIV;
-            default -> throw new InvalidConfigException("--division must be cuda or cpu but was '" + division + "'");
         };
     }
 

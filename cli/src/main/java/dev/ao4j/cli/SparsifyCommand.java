@@ -2,18 +2,14 @@ package dev.ao4j.cli;
 
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.UnsupportedFormatException;
-import dev.ao4j.quant.Where;
-import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.pipeline.ModuleSelector;
 import dev.ao4j.quant.sparsity.Sparsifier;
 import dev.ao4j.quant.sparsity.SparsifyReport;
 import dev.ao4j.quant.sparsity.TopkTies;
 import dev.ao4j.safetensors.ShardedCheckpoint;
-import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.transformers.pack.DenseCheckpointWriter;
 import dev.ao4j.transformers.pack.TorchAoPackageWriter;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,7 +35,7 @@ final class SparsifyCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL_DIR",
             description = "Model directory (config.json + model.safetensors or a sharded index). "
-                    + "Default: the bundled " + QuantizeCommand.DEFAULT_MODEL + ".")
+                    + "Default: the bundled " + ModelDirs.DEFAULT_MODEL + ".")
     Path model;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output checkpoint directory. Default: <model>-sparse24.")
@@ -69,23 +65,11 @@ final class SparsifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         checkFormat();
-        TopkTies ties = TopkTies.of(divMode());
+        TopkTies ties = TopkTies.of(ModelDirs.divMode(division));
         long shardBytes = Sizes.parse(maxShardSize, "--max-shard-size");
-        Path modelDir = model != null ? model
-                : Path.of(System.getProperty("ao4j.home", ".")).resolve(QuantizeCommand.DEFAULT_MODEL);
-        if (!Files.isDirectory(modelDir)) {
-            throw new InvalidConfigException("no such model directory", Where.file(modelDir));
-        }
-        Path configFile = modelDir.resolve(ModelConfig.FILE_NAME);
-        if (!Files.isRegularFile(configFile)) {
-            throw new InvalidConfigException("not a model directory: no " + ModelConfig.FILE_NAME + " in it",
-                    Where.file(modelDir));
-        }
-        if (ModelConfig.read(configFile).quantizationConfigJson().isPresent()) {
-            // pruning rewrites dense weights; quantized codes would be pruned as if they were values
-            throw new InvalidConfigException("the model is quantized (config.json has a quantization_config); "
-                    + "sparsify the unquantized model, then quantize it", Where.json(configFile, "quantization_config"));
-        }
+        Path modelDir = ModelDirs.orDefault(model);
+        // pruning rewrites dense weights; quantized codes would be pruned as if they were values
+        ModelDirs.unquantizedConfig(modelDir, "; sparsify the unquantized model, then quantize it");
         Path outDir = out != null ? out : Path.of(modelDir.toAbsolutePath().normalize().getFileName() + "-"
                 + SparsifyReport.TRANSFORM);
         ModuleSelector selector = new ModuleSelector(modulesToNotConvert, false);
@@ -113,14 +97,6 @@ final class SparsifyCommand implements Callable<Integer> {
             default -> throw new InvalidConfigException("--format must be dense (or compressed, which is refused) "
                     + "but was '" + format + "'");
         }
-    }
-
-    private DivMode divMode() {
-        return switch (division.toLowerCase(Locale.ROOT)) {
-            case "cuda" -> DivMode.CUDA_RECIPROCAL;
-            case "cpu" -> DivMode.TRUE_DIV;
-            default -> throw new InvalidConfigException("--division must be cuda or cpu but was '" + division + "'");
-        };
     }
 
     static void printSummary(PrintWriter out, SparsifyReport r, Path outDir) {

@@ -271,7 +271,7 @@ class SparsifyCommandTest {
                 "--no-error-report").exitCode());
         CliTesting.Result again = ao4j("sparsify", int8, "--out", out);
         assertEquals(ExitCodes.USAGE, again.exitCode(), again::toString);
-        assertTrue(again.err().contains("the model is quantized"), again::toString);
+        assertTrue(again.err().contains("the model is already quantized"), again::toString);
         assertNothingWritten(out);
     }
 
