@@ -31,7 +31,7 @@ import java.util.Map;
  * a crash never leaves a directory that looks finished, and an existing {@code <out>} is replaced only when
  * {@code replace} is set and the new package is complete.
  */
-final class PackageOutput implements AutoCloseable {
+public final class PackageOutput implements AutoCloseable {
     private final Path sourceDir;
     private final Path out;
     private final Path partial;
@@ -55,7 +55,7 @@ final class PackageOutput implements AutoCloseable {
      * @param maxShardBytes tensor bytes per safetensors shard
      * @param replace       whether an existing {@code out} may be replaced (only once the new package is complete)
      */
-    static PackageOutput create(Path sourceDir, Path out, long maxShardBytes, boolean replace) {
+    public static PackageOutput create(Path sourceDir, Path out, long maxShardBytes, boolean replace) {
         Path abs = out.toAbsolutePath().normalize();
         if (Files.exists(abs) && !replace) {
             throw new InvalidConfigException("output directory already exists (pass --force to replace it)",
@@ -81,7 +81,7 @@ final class PackageOutput implements AutoCloseable {
      * @param format who chose the output name, for the collision message (e.g. "torchao")
      * @throws MalformedInputException when another entry already produced {@code name}
      */
-    void add(String name, Tensor tensor, String key, String format) {
+    public void add(String name, Tensor tensor, String key, String format) {
         String earlier = origins.putIfAbsent(name, key);
         if (earlier != null) {
             boolean plain = name.equals(key);
@@ -93,7 +93,7 @@ final class PackageOutput implements AutoCloseable {
     }
 
     /** Finishes the shards with {@code fileMetadata}, writes config.json, the carried-over files and the report. */
-    void commit(Map<String, String> fileMetadata, ModelConfig config, QuantReport report) {
+    public void commit(Map<String, String> fileMetadata, ModelConfig config, QuantReport report) {
         weights.commit(fileMetadata);
         config.write(partial.resolve(ModelConfig.FILE_NAME));
         finish(ReportJson.toJson(report));
@@ -103,7 +103,7 @@ final class PackageOutput implements AutoCloseable {
      * Like {@link #commit(Map, ModelConfig, QuantReport)} for a checkpoint whose config.json is the source's, copied
      * byte for byte (nothing in it changes), with {@code reportJson} as the report.
      */
-    void commitWithSourceConfig(Map<String, String> fileMetadata, String reportJson) {
+    public void commitWithSourceConfig(Map<String, String> fileMetadata, String reportJson) {
         weights.commit(fileMetadata);
         Path config = sourceDir.resolve(ModelConfig.FILE_NAME);
         try {
@@ -142,12 +142,12 @@ final class PackageOutput implements AutoCloseable {
     }
 
     /** The package directory (published once {@link #commit} returned). */
-    Path out() {
+    public Path out() {
         return out;
     }
 
     /** The model directory the package is made from. */
-    Path sourceDir() {
+    public Path sourceDir() {
         return sourceDir;
     }
 
