@@ -94,9 +94,17 @@ public final class PackageOutput implements AutoCloseable {
 
     /** Finishes the shards with {@code fileMetadata}, writes config.json, the carried-over files and the report. */
     public void commit(Map<String, String> fileMetadata, ModelConfig config, QuantReport report) {
+        commit(fileMetadata, config, report, PackageCheck.NONE);
+    }
+
+    /**
+     * Like {@link #commit(Map, ModelConfig, QuantReport)}, running {@code check} on the complete package while it is
+     * still in {@code <out>.partial/}: when the check throws, nothing is published (and {@link #close} removes it).
+     */
+    public void commit(Map<String, String> fileMetadata, ModelConfig config, QuantReport report, PackageCheck check) {
         weights.commit(fileMetadata);
         config.write(partial.resolve(ModelConfig.FILE_NAME));
-        finish(ReportJson.toJson(report));
+        finish(ReportJson.toJson(report), check);
     }
 
     /**
@@ -111,14 +119,15 @@ public final class PackageOutput implements AutoCloseable {
         } catch (IOException e) {
             throw new Ao4jException("cannot copy " + config + ": " + e.getMessage(), Where.file(config), e);
         }
-        finish(reportJson);
+        finish(reportJson, PackageCheck.NONE);
     }
 
-    /** The carried-over files, the report, then the atomic publish. */
-    private void finish(String reportJson) {
+    /** The carried-over files, the report, the check, then the atomic publish. */
+    private void finish(String reportJson, PackageCheck check) {
         ModelFiles.copyAuxiliary(sourceDir, partial);
         AtomicFiles.write(partial.resolve(TorchAoPackageWriter.REPORT_FILE),
                 reportJson.getBytes(StandardCharsets.UTF_8));
+        check.check(partial);
         publish();
         done = true;
     }
