@@ -11,7 +11,10 @@ import dev.ao4j.quant.pipeline.Quantizer;
 import dev.ao4j.quant.pipeline.Recipe;
 import dev.ao4j.quant.pipeline.Recipes;
 import dev.ao4j.quant.pipeline.TensorResult;
+import dev.ao4j.quant.pipeline.WeightQuantizer;
 import dev.ao4j.quant.pipeline.WeightQuantizers;
+import dev.ao4j.quant.sparsity.Sparse24Quantizer;
+import dev.ao4j.quant.sparsity.TopkTies;
 import dev.ao4j.safetensors.ShardedCheckpoint;
 import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.transformers.pack.Fp8PackageWriter;
@@ -37,7 +40,8 @@ import picocli.CommandLine.Spec;
                 "  ao4j quantize ~/models/Llama-3.2-1B --recipe fp8dq-row --out Llama-3.2-1B-fp8",
                 "  ao4j quantize MODEL --recipe 8da4w-32 --modules-to-not-convert mlp.down_proj --out DIR",
                 "  ao4j quantize MODEL --recipe fp8-block128 --format fp8 --out DIR   (DeepSeek-style, no torchao)",
-                "  ao4j quantize MODEL-sparse24 --recipe int4wo-128 --out DIR   (after ao4j sparsify: 2:4 + int4)"})
+                "  ao4j quantize MODEL-sparse24 --recipe int4wo-128 --out DIR   (after ao4j sparsify: 2:4 + int4)",
+                "  ao4j quantize MODEL --recipe sparse24+int4wo-128 --out DIR   (the same in one pass)"})
 final class QuantizeCommand implements Callable<Integer> {
 
     @Spec
@@ -98,8 +102,12 @@ final class QuantizeCommand implements Callable<Integer> {
         ModelConfig config = ModelDirs.unquantizedConfig(modelDir, "");
         QuantConfig quantConfig = Recipes.config(recipe);
         boolean fp8Format = fp8Format(recipe);
-        Recipe r = new Recipe(recipe, quantConfig, new ModuleSelector(modulesToNotConvert, false),
-                WeightQuantizers.forConfig(quantConfig, ModelDirs.divMode(division), kernelChoice()), !noErrorReport, computeDtype());
+        WeightQuantizer quantizer = WeightQuantizers.forConfig(quantConfig, ModelDirs.divMode(division), kernelChoice());
+        if (Recipes.isSparse24(recipe)) {
+            quantizer = new Sparse24Quantizer(quantizer, TopkTies.of(ModelDirs.divMode(division)));
+        }
+        Recipe r = new Recipe(recipe, quantConfig, new ModuleSelector(modulesToNotConvert, false), quantizer,
+                !noErrorReport, computeDtype());
         if (r.computeDtype() != null) config = config.withDtype(r.computeDtype());
         TorchAoQuantizationConfig hfConfig = fp8Format ? null : TorchAoQuantizationConfig.of(quantConfig)
                 .withModulesToNotConvert(modulesToNotConvert.isEmpty() ? null : List.copyOf(modulesToNotConvert))

@@ -333,6 +333,21 @@ class SparsifyCommandTest {
         assertEquals(LINEAR_WEIGHTS, checked);
     }
 
+    @Test
+    void theSparse24RecipeWritesWhatSparsifyThenQuantizeWrites() {
+        Path twoSteps = tmp.resolve("two-steps");
+        assertEquals(0, ao4j("quantize", sparse, "--recipe", "int8wo", "--out", twoSteps, "--quiet").exitCode());
+        Path oneStep = tmp.resolve("one-step");
+        CliTesting.Result r = ao4j("quantize", CliTesting.goldenBf16(), "--recipe", "sparse24+int8wo", "--out", oneStep,
+                "--quiet");
+        assertEquals(0, r.exitCode(), r::toString);
+        assertEquals(CliTesting.tensorDigests(twoSteps), CliTesting.tensorDigests(oneStep));
+        CliTesting.Result nested = ao4j("quantize", CliTesting.goldenBf16(), "--recipe", "sparse24+sparse24+int8wo",
+                "--out", tmp.resolve("nested"), "--quiet");
+        assertEquals(ExitCodes.USAGE, nested.exitCode(), nested::toString);
+        assertTrue(nested.err().contains("is not sparse24+<recipe>"), nested::toString);
+    }
+
     private static void assertNothingWritten(Path out) {
         assertFalse(Files.exists(out), () -> out + " exists after a failed run");
         assertFalse(Files.exists(out.resolveSibling(out.getFileName() + ".partial")), ".partial left behind");

@@ -23,7 +23,11 @@ import java.util.regex.Pattern;
 public final class Recipes {
     /** Every recipe family, with an example of its name, for help texts and error messages. */
     public static final List<String> NAMES = List.of("int4wo-<32|64|128|256>", "int4wo-<g>-plain", "int8wo", "int8dq",
-            "8da4w-<32|64|128|256>", "fp8wo", "fp8dq-row", "fp8dq-tensor", "fp8-block128", "mxfp8", "mxfp4", "nvfp4");
+            "8da4w-<32|64|128|256>", "fp8wo", "fp8dq-row", "fp8dq-tensor", "fp8-block128", "mxfp8", "mxfp4", "nvfp4",
+            "sparse24+<recipe>");
+
+    /** Prefix of a recipe that prunes every quantized weight to 2:4 before quantizing it ({@code sparse24+int4wo-128}). */
+    public static final String SPARSE24_PREFIX = "sparse24+";
 
     /**
      * DeepSeek-style blockwise fp8: {@code Float8DynamicActivationFloat8WeightConfig(granularity=[PerBlock([1, 128]),
@@ -42,6 +46,7 @@ public final class Recipes {
      * which needs the MSLK kernels at load time.
      */
     public static QuantConfig config(String recipe) {
+        if (isSparse24(recipe)) return config(withoutSparse24(recipe));
         Matcher m = INT4.matcher(recipe);
         if (m.matches()) {
             Int4PackingFormat packing = m.group(2) == null ? Int4PackingFormat.TILE_PACKED_TO_4D : Int4PackingFormat.PLAIN;
@@ -66,6 +71,26 @@ public final class Recipes {
             default -> throw new InvalidConfigException("unknown recipe '" + recipe + "'; known recipes: "
                     + String.join(", ", NAMES));
         };
+    }
+
+    /** Whether {@code recipe} is {@code sparse24+<recipe>}: 2:4 pruning, then that recipe's quantization. */
+    public static boolean isSparse24(String recipe) {
+        return recipe.startsWith(SPARSE24_PREFIX);
+    }
+
+    /**
+     * The quantization part of a {@code sparse24+<recipe>} name (its torchao config is the package's: the pruned zeros
+     * are ordinary values to the loader).
+     *
+     * @throws InvalidConfigException unless {@code recipe} has the prefix once, followed by a plain recipe
+     */
+    public static String withoutSparse24(String recipe) {
+        String inner = isSparse24(recipe) ? recipe.substring(SPARSE24_PREFIX.length()) : "";
+        if (inner.isEmpty() || isSparse24(inner)) {
+            throw new InvalidConfigException("recipe '" + recipe + "' is not " + SPARSE24_PREFIX
+                    + "<recipe>, e.g. sparse24+int4wo-128");
+        }
+        return inner;
     }
 
     /**
