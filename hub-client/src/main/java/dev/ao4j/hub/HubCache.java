@@ -29,9 +29,17 @@ public final class HubCache {
     private static final Pattern WINDOWS_DRIVE = Pattern.compile("^[A-Za-z]:.*");
 
     private final Path root;
+    private final boolean symlinksDisabled;
+    private volatile Boolean symlinks; // probed once, before any worker places a file
 
     public HubCache(Path root) {
+        this(root, false);
+    }
+
+    /** With {@code symlinksDisabled} ({@code HF_HUB_DISABLE_SYMLINKS}) snapshots hold copies, never links. */
+    public HubCache(Path root, boolean symlinksDisabled) {
         this.root = root.toAbsolutePath().normalize();
+        this.symlinksDisabled = symlinksDisabled;
     }
 
     public Path root() {
@@ -115,6 +123,63 @@ public final class HubCache {
         Path target = pointer.getParent().relativize(blob);
         if (Files.exists(pointer, LinkOption.NOFOLLOW_LINKS)) Files.delete(pointer);
         Files.createSymbolicLink(pointer, target);
+    }
+
+    /**
+     * Makes {@code snapshots/.../path} resolve to {@code blob}: a relative symlink where the file system allows it;
+     * otherwise, as Python does, a blob just downloaded is moved into the snapshot (it is not kept in
+     * {@code blobs/}) and one that was already there is copied (other snapshots may share it).
+     */
+    void place(Path pointer, Path blob, boolean freshlyDownloaded) throws IOException {
+        if (symlinksSupported()) {
+            link(pointer, blob);
+            return;
+        }
+        Files.createDirectories(pointer.getParent());
+        Path tmp = pointer.resolveSibling(pointer.getFileName() + "." + randomHex8() + ".tmp");
+        try {
+            if (freshlyDownloaded) {
+                Files.move(blob, tmp, StandardCopyOption.ATOMIC_MOVE);
+            } else {
+                Files.copy(blob, tmp);
+            }
+            Files.move(tmp, pointer, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Whether relative symlinks can be made under this cache: false when disabled, else probed once by making one
+     * in a throw-away folder under {@code .locks/} (the only root entry besides repo folders Python tolerates).
+     */
+    public boolean symlinksSupported() {
+        Boolean known = symlinks;
+        if (known != null) return known;
+        synchronized (this) {
+            if (symlinks == null) symlinks = !symlinksDisabled && probeSymlinks();
+            return symlinks;
+        }
+    }
+
+    private boolean probeSymlinks() {
+        Path dir = root.resolve(".locks").resolve(".symlink-probe-" + randomHex8());
+        try {
+            Files.createDirectories(dir);
+            Path target = Files.createFile(dir.resolve("target"));
+            Files.createSymbolicLink(dir.resolve("link"), target.getFileName());
+            return true;
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return false; // Windows without developer mode reports a FileSystemException, not an access error
+        } finally {
+            try {
+                Files.deleteIfExists(dir.resolve("link"));
+                Files.deleteIfExists(dir.resolve("target"));
+                Files.deleteIfExists(dir);
+            } catch (IOException ignored) {
+                // a leftover probe folder under .locks is harmless
+            }
+        }
     }
 
     void markNoExist(String repo, String commit, String path) throws IOException {

@@ -25,9 +25,11 @@ import java.util.regex.Pattern;
  * @param offline         no request may leave the process ({@code HF_HUB_OFFLINE} or {@code TRANSFORMERS_OFFLINE})
  * @param etagTimeout     timeout of the metadata HEAD ({@code HF_HUB_ETAG_TIMEOUT}, seconds)
  * @param downloadTimeout longest wait for the next byte of a download ({@code HF_HUB_DOWNLOAD_TIMEOUT}, seconds)
+ * @param disableSymlinks never symlink in the cache, copy or move files into {@code snapshots/} instead
+ *                        ({@code HF_HUB_DISABLE_SYMLINKS})
  */
 public record HubConfig(String endpoint, String token, Path hfHome, Path hubCache, boolean offline,
-                        Duration etagTimeout, Duration downloadTimeout) {
+                        Duration etagTimeout, Duration downloadTimeout, boolean disableSymlinks) {
 
     public static final String DEFAULT_ENDPOINT = "https://huggingface.co";
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
@@ -49,6 +51,12 @@ public record HubConfig(String endpoint, String token, Path hfHome, Path hubCach
             throw new InvalidConfigException("timeouts must be positive but were etag=" + etagTimeout
                     + " download=" + downloadTimeout);
         }
+    }
+
+    /** Symlinks allowed (the default on file systems that support them). */
+    public HubConfig(String endpoint, String token, Path hfHome, Path hubCache, boolean offline,
+                     Duration etagTimeout, Duration downloadTimeout) {
+        this(endpoint, token, hfHome, hubCache, offline, etagTimeout, downloadTimeout, false);
     }
 
     /** The configuration of this process's environment. */
@@ -81,23 +89,28 @@ public record HubConfig(String endpoint, String token, Path hfHome, Path hubCach
 
         boolean offline = isTrue(env.get("HF_HUB_OFFLINE")) || isTrue(env.get("TRANSFORMERS_OFFLINE"));
         return new HubConfig(endpoint, token, hfHome, hubCache, offline,
-                seconds(env, "HF_HUB_ETAG_TIMEOUT"), seconds(env, "HF_HUB_DOWNLOAD_TIMEOUT"));
+                seconds(env, "HF_HUB_ETAG_TIMEOUT"), seconds(env, "HF_HUB_DOWNLOAD_TIMEOUT"),
+                isTrue(env.get("HF_HUB_DISABLE_SYMLINKS")));
     }
 
     public HubConfig withEndpoint(String newEndpoint) {
-        return new HubConfig(newEndpoint, token, hfHome, hubCache, offline, etagTimeout, downloadTimeout);
+        return new HubConfig(newEndpoint, token, hfHome, hubCache, offline, etagTimeout, downloadTimeout, disableSymlinks);
     }
 
     public HubConfig withToken(String newToken) {
-        return new HubConfig(endpoint, newToken, hfHome, hubCache, offline, etagTimeout, downloadTimeout);
+        return new HubConfig(endpoint, newToken, hfHome, hubCache, offline, etagTimeout, downloadTimeout, disableSymlinks);
     }
 
     public HubConfig withHubCache(Path newHubCache) {
-        return new HubConfig(endpoint, token, hfHome, newHubCache, offline, etagTimeout, downloadTimeout);
+        return new HubConfig(endpoint, token, hfHome, newHubCache, offline, etagTimeout, downloadTimeout, disableSymlinks);
     }
 
     public HubConfig withOffline(boolean newOffline) {
-        return new HubConfig(endpoint, token, hfHome, hubCache, newOffline, etagTimeout, downloadTimeout);
+        return new HubConfig(endpoint, token, hfHome, hubCache, newOffline, etagTimeout, downloadTimeout, disableSymlinks);
+    }
+
+    public HubConfig withDisableSymlinks(boolean disable) {
+        return new HubConfig(endpoint, token, hfHome, hubCache, offline, etagTimeout, downloadTimeout, disable);
     }
 
     /** Never prints the token, only whether there is one. */
@@ -105,7 +118,8 @@ public record HubConfig(String endpoint, String token, Path hfHome, Path hubCach
     public String toString() {
         return "HubConfig[endpoint=" + endpoint + ", token=" + (token == null ? "<none>" : "<redacted>")
                 + ", hfHome=" + hfHome + ", hubCache=" + hubCache + ", offline=" + offline
-                + ", etagTimeout=" + etagTimeout + ", downloadTimeout=" + downloadTimeout + "]";
+                + ", etagTimeout=" + etagTimeout + ", downloadTimeout=" + downloadTimeout
+                + ", disableSymlinks=" + disableSymlinks + "]";
     }
 
     /** huggingface_hub's boolean rule: 1/ON/YES/TRUE in any case is true, anything else (unset included) false. */
