@@ -35,23 +35,48 @@ import tools.jackson.databind.node.ObjectNode;
 /**
  * Streams tensors into a safetensors file without holding them in memory, and publishes the file atomically.
  *
- * <p>Tensor bytes go to a temporary body file next to the target as they are {@link #add added}; the header can
- * only be written once every tensor is known, so {@link #commit} writes header + body into a second temporary
- * file ({@code <target>.tmp-<random>}), fsyncs it and renames it onto the target. Until that rename the target
- * is untouched; {@link #close} without a successful commit deletes both temporaries. Tensors appear in the
- * header in insertion order with {@code __metadata__} first, and the header is padded with spaces to a multiple
- * of 8 bytes exactly as the Python/Rust writer does, so the data buffer starts 8-byte aligned.
+ * <p>Tensor bytes go to a temporary file next to the target as they are {@link #add added}, after a hole reserved
+ * for the header, which can only be written once every tensor is known. At {@link #commit} a large file whose
+ * header fits the hole gets its header written in place — padded with spaces to fill the hole, which the format
+ * allows and every reader accepts — and is fsynced and renamed onto the target: the tensor bytes are written once.
+ * Otherwise (small files, where the unused part of the hole would be a noticeable share, or a header larger than
+ * the hole) header + body are copied into a second temporary file ({@code <target>.tmp-<random>}) that is renamed
+ * onto the target; the header is then padded only to a multiple of 8 bytes, exactly as the Python/Rust writer
+ * does. Either way the data buffer starts 8-byte aligned, the target is untouched until the rename, and
+ * {@link #close} without a successful commit deletes every temporary. Tensors appear in the header in insertion
+ * order with {@code __metadata__} first.
  *
  * <p>Not thread-safe.
  */
 public final class SafetensorsWriter implements AutoCloseable {
     private static final int CHUNK = 8 << 20;
+
+    /**
+     * How much room the body file leaves for the header, and from which body size writing the header in place is
+     * worth its unused padding.
+     *
+     * @param reserve      bytes reserved after the 8-byte length prefix (a multiple of 8)
+     * @param minBodyBytes the header is written in place only when the tensors take at least this many bytes
+     */
+    record HeaderSpace(long reserve, long minBodyBytes) {
+        /** 1 MiB of header room (transformers repeats torchao's metadata for the whole model in every shard), used
+         * from 1 GiB of tensors on, where the padding costs at most 0.1% of the file. */
+        static final HeaderSpace DEFAULT = new HeaderSpace(1 << 20, 1L << 30);
+
+        HeaderSpace {
+            if (reserve < 0 || reserve % 8 != 0) throw new IllegalArgumentException("reserve must be a multiple of 8");
+        }
+    }
+
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Path target;
     private Map<String, String> metadata;
     private final Path bodyPath;
     private final FileChannel body;
+    private final HeaderSpace headerSpace;
+    /** Where the data buffer starts in the body file: after the length prefix and the header hole. */
+    private final long dataStart;
     private final List<Entry> entries = new ArrayList<>();
     private final Set<String> names = new HashSet<>();
     private long bytesWritten;
@@ -63,11 +88,14 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     private record Entry(String name, DType dtype, long[] headerShape, long begin, long end) {}
 
-    private SafetensorsWriter(Path target, Map<String, String> metadata, Path bodyPath, FileChannel body) {
+    private SafetensorsWriter(Path target, Map<String, String> metadata, Path bodyPath, FileChannel body,
+                              HeaderSpace headerSpace) {
         this.target = target;
         this.metadata = metadata;
         this.bodyPath = bodyPath;
         this.body = body;
+        this.headerSpace = headerSpace;
+        this.dataStart = 8 + headerSpace.reserve();
     }
 
     /**
@@ -76,6 +104,10 @@ public final class SafetensorsWriter implements AutoCloseable {
      * @param metadata string map stored as {@code __metadata__} (omitted from the header when empty)
      */
     public static SafetensorsWriter create(Path target, Map<String, String> metadata) {
+        return create(target, metadata, HeaderSpace.DEFAULT);
+    }
+
+    static SafetensorsWriter create(Path target, Map<String, String> metadata, HeaderSpace headerSpace) {
         Objects.requireNonNull(target, "target");
         Map<String, String> md = orderedCopy(metadata, target);
         Path abs = target.toAbsolutePath();
@@ -83,7 +115,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         try {
             FileChannel ch = FileChannel.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                     StandardOpenOption.READ);
-            return new SafetensorsWriter(abs, md, body, ch);
+            return new SafetensorsWriter(abs, md, body, ch, headerSpace);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create temporary body file " + body + " for " + target, e);
         }
@@ -147,7 +179,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         long begin = bytesWritten;
         long end;
         try {
-            end = writeSegment(t.data(), begin);
+            end = writeSegment(t.data(), dataStart + begin) - dataStart;
         } catch (IOException e) {
             names.remove(name);
             throw new UncheckedIOException(where + ": cannot write tensor bytes to " + bodyPath, e);
@@ -200,6 +232,11 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     /** The exact header bytes (JSON padded to a multiple of 8) for the tensors added so far. */
     byte[] headerBytes() {
+        return headerBytes(0);
+    }
+
+    /** The header JSON padded with spaces to a multiple of 8, and to at least {@code minLength} bytes. */
+    private byte[] headerBytes(long minLength) {
         ObjectNode root = SafetensorsFile.MAPPER.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode md = root.putObject(SafetensorsFile.METADATA_KEY);
@@ -213,7 +250,7 @@ public final class SafetensorsWriter implements AutoCloseable {
             o.putArray("data_offsets").add(e.begin()).add(e.end());
         }
         byte[] json = SafetensorsFile.MAPPER.writeValueAsString(root).getBytes(StandardCharsets.UTF_8);
-        int padded = (json.length + 7) & ~7;
+        int padded = (int) Math.max((json.length + 7) & ~7, minLength);
         if (padded > ReadLimits.DEFAULT_MAX_HEADER_BYTES) {
             throw new UnsupportedFormatException("header would be " + padded + " bytes, over the "
                     + ReadLimits.DEFAULT_MAX_HEADER_BYTES + "-byte limit every safetensors reader enforces",
@@ -247,22 +284,11 @@ public final class SafetensorsWriter implements AutoCloseable {
         metadata = finalMetadata;
         try {
             byte[] header = headerBytes();
-            finalTemp = sibling(target, ".tmp-");
-            try (FileChannel out = FileChannel.open(finalTemp, StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE)) {
-                ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
-                writeFully(out, prefix);
-                writeFully(out, ByteBuffer.wrap(header));
-                long pos = 0;
-                while (pos < bytesWritten) {
-                    long n = body.transferTo(pos, bytesWritten - pos, out);
-                    if (n <= 0) throw new IOException("body transfer stalled at byte " + pos + " of " + bytesWritten);
-                    pos += n;
-                }
-                out.force(true);
+            if (header.length <= headerSpace.reserve() && bytesWritten >= headerSpace.minBodyBytes()) {
+                publishInPlace(headerBytes(headerSpace.reserve()));
+            } else {
+                publishCopy(header);
             }
-            moveAtomically(finalTemp, target);
-            finalTemp = null;
         } catch (IOException e) {
             UncheckedIOException u = new UncheckedIOException("cannot write safetensors file " + target + ": "
                     + e.getMessage(), e);
@@ -274,7 +300,37 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
         state = State.COMMITTED;
         syncDirectory(target.getParent());
-        close(); // only removes the body temporary now
+        close(); // only removes the body temporary now, if it was not renamed
+    }
+
+    /** The header fills the hole before the data: write it there, fsync, rename the body file onto the target. */
+    private void publishInPlace(byte[] header) throws IOException {
+        ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+        writeFullyAt(body, prefix, 0);
+        writeFullyAt(body, ByteBuffer.wrap(header), 8);
+        body.force(true);
+        body.close();
+        moveAtomically(bodyPath, target);
+    }
+
+    /** Header then the body's data buffer into a new temporary, which is fsynced and renamed onto the target. */
+    private void publishCopy(byte[] header) throws IOException {
+        finalTemp = sibling(target, ".tmp-");
+        try (FileChannel out = FileChannel.open(finalTemp, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE)) {
+            ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+            writeFully(out, prefix);
+            writeFully(out, ByteBuffer.wrap(header));
+            long pos = 0;
+            while (pos < bytesWritten) {
+                long n = body.transferTo(dataStart + pos, bytesWritten - pos, out);
+                if (n <= 0) throw new IOException("body transfer stalled at byte " + pos + " of " + bytesWritten);
+                pos += n;
+            }
+            out.force(true);
+        }
+        moveAtomically(finalTemp, target);
+        finalTemp = null;
     }
 
     private void closeAfterFailure(Throwable failure) {
@@ -287,6 +343,10 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
         while (buf.hasRemaining()) ch.write(buf);
+    }
+
+    private static void writeFullyAt(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+        while (buf.hasRemaining()) pos += ch.write(buf, pos);
     }
 
     static void moveAtomically(Path from, Path to) throws IOException {
