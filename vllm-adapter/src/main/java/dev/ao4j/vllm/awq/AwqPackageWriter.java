@@ -1,0 +1,92 @@
+package dev.ao4j.vllm.awq;
+
+import dev.ao4j.quant.pipeline.ModelSink;
+import dev.ao4j.quant.pipeline.ModuleSelector;
+import dev.ao4j.quant.pipeline.QuantReport;
+import dev.ao4j.quant.qtensor.QuantizedTensor;
+import dev.ao4j.quant.tensor.Shape;
+import dev.ao4j.quant.tensor.Tensor;
+import dev.ao4j.transformers.ModelConfig;
+import dev.ao4j.transformers.pack.PackageOutput;
+import dev.ao4j.vllm.gptq.GptqPacking;
+import dev.ao4j.vllm.gptq.IntWeightSink;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes an AWQ package ({@code quant_method: "awq"}, 4-bit, zero points, AutoAWQ's "gemm" layout) that vLLM loads
+ * through awq_marlin and transformers through GPTQModel: each quantized Linear {@code <m>} as {@code <m>.qweight}
+ * (I32 {@code [K, N/8]}), {@code <m>.qzeros} (I32 {@code [groups, N/8]}) and {@code <m>.scales} (F16
+ * {@code [groups, N]}), see {@link AwqPacking}; every other tensor as it comes, shards with {@code {"format": "pt"}}.
+ *
+ * <p>{@code modules_to_not_convert} is null (AutoAWQ's default) unless a Linear that transformers would quantize was
+ * kept; then it lists every module whose 2-D weight stayed in high precision plus {@code lm_head}, since a list
+ * replaces transformers' default skip.
+ */
+public final class AwqPackageWriter implements ModelSink {
+    private static final String OUTPUT_EMBEDDING = "lm_head";
+
+    private final IntWeightSink sink;
+
+    private AwqPackageWriter(IntWeightSink sink) {
+        this.sink = sink;
+    }
+
+    /**
+     * @param sourceDir the model directory whose tokenizer and generation files are carried over
+     * @param config    the source model's config.json
+     * @param out       the package directory to create ({@code out.partial} until commit)
+     */
+    public static AwqPackageWriter create(Path sourceDir, ModelConfig config, Path out, AwqOptions options) {
+        PackageOutput output = PackageOutput.create(sourceDir, out, options.maxShardBytes(), options.replace());
+        IntWeightSink.Layout layout = (module, linear) -> {
+            Map<String, Tensor> t = new LinkedHashMap<>();
+            t.put(module + ".qweight", AwqPacking.packQweight(linear.codes()));
+            t.put(module + ".qzeros", AwqPacking.packQzeros(linear.zeros()));
+            t.put(module + ".scales", GptqPacking.transpose(linear.scales()));
+            return t;
+        };
+        return new AwqPackageWriter(new IntWeightSink(output, config, "AWQ", AwqRtn.BITS, options.groupSize(), layout,
+                kept -> AwqQuantizationConfig.gemm(options.groupSize(), modulesToNotConvert(kept)).toJson(),
+                options.check()));
+    }
+
+    @Override
+    public void writePlain(String name, Tensor tensor) {
+        sink.writePlain(name, tensor);
+    }
+
+    @Override
+    public void writeQuantized(String name, QuantizedTensor tensor) {
+        sink.writeQuantized(name, tensor);
+    }
+
+    @Override
+    public void commit(QuantReport report) {
+        sink.commit(report);
+    }
+
+    /** The published package directory. */
+    public Path out() {
+        return sink.out();
+    }
+
+    @Override
+    public void close() {
+        sink.close();
+    }
+
+    /** Null when only embeddings / lm_head were kept, else every kept module plus lm_head. */
+    static List<String> modulesToNotConvert(List<String> keptModules) {
+        ModuleSelector linears = ModuleSelector.defaults();
+        boolean keptLinear = keptModules.stream()
+                .anyMatch(m -> linears.skipReason(m + ".weight", Shape.of(1L, 1L)) == null);
+        if (!keptLinear) return null;
+        List<String> list = new ArrayList<>(keptModules);
+        if (!list.contains(OUTPUT_EMBEDDING)) list.add(OUTPUT_EMBEDDING);
+        return list;
+    }
+}

@@ -1,0 +1,192 @@
+package dev.ao4j.vllm.gptq;
+
+import dev.ao4j.quant.InvalidConfigException;
+import dev.ao4j.quant.Where;
+import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.pipeline.ModelSink;
+import dev.ao4j.quant.pipeline.QuantReport;
+import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
+import dev.ao4j.quant.qtensor.QuantizedTensor;
+import dev.ao4j.quant.tensor.Tensor;
+import dev.ao4j.transformers.ModelConfig;
+import dev.ao4j.transformers.pack.PackageCheck;
+import dev.ao4j.transformers.pack.PackageOutput;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * What the GPTQ and AWQ package writers share: quantized weights arrive as torchao {@code IntxUnpackedToInt8Tensor}
+ * (signed codes, f16 scales, groups {@code [1, G]}), are checked against the format's bits and group size, turned
+ * into an {@link IntWeightLinear} and laid out by the format; plain tensors are stored as they come. At commit the
+ * fused projections are checked (vLLM loads q/k/v and gate/up as one layer and refuses a mix of quantized and
+ * unquantized shards), config.json gets the format's {@code quantization_config} and both {@code dtype} and
+ * {@code torch_dtype}, and the package is published through {@link PackageOutput} after the optional
+ * {@link PackageCheck}.
+ */
+public final class IntWeightSink implements ModelSink {
+    /** Projections that vLLM/SGLang fuse into one layer at load time (packed_modules_mapping). */
+    private static final List<List<String>> FUSED = List.of(
+            List.of("q_proj", "k_proj", "v_proj"), List.of("gate_proj", "up_proj"));
+    private static final String WEIGHT_SUFFIX = ".weight";
+
+    /** How a format stores one quantized Linear: output tensor names (under the module) and tensors, in order. */
+    @FunctionalInterface
+    public interface Layout {
+        Map<String, Tensor> tensors(String module, IntWeightLinear linear);
+    }
+
+    private final PackageOutput output;
+    private final ModelConfig config;
+    private final String formatName;
+    private final int bits;
+    private final int groupSize;
+    private final Layout layout;
+    private final Function<List<String>, ObjectNode> quantizationConfig;
+    private final PackageCheck check;
+    private final Set<String> kept = new LinkedHashSet<>();
+    private final Set<String> quantized = new LinkedHashSet<>();
+    private DType plainFloatDtype;
+
+    /**
+     * @param formatName         for messages, e.g. "GPTQ"
+     * @param groupSize          G, or −1 for one group spanning K
+     * @param quantizationConfig the {@code quantization_config} given the modules whose 2-D weight stayed in high
+     *                           precision (embeddings and lm_head included), in source order
+     */
+    public IntWeightSink(PackageOutput output, ModelConfig config, String formatName, int bits, int groupSize,
+                         Layout layout, Function<List<String>, ObjectNode> quantizationConfig, PackageCheck check) {
+        this.output = output;
+        this.config = config;
+        this.formatName = formatName;
+        this.bits = bits;
+        this.groupSize = groupSize;
+        this.layout = layout;
+        this.quantizationConfig = quantizationConfig;
+        this.check = check == null ? PackageCheck.NONE : check;
+    }
+
+    @Override
+    public void writePlain(String name, Tensor tensor) {
+        if (name.endsWith(WEIGHT_SUFFIX) && tensor.shape().rank() == 2) kept.add(module(name));
+        if (plainFloatDtype == null && tensor.dtype().isFloatingPoint()) plainFloatDtype = tensor.dtype();
+        output.add(name, tensor, name, formatName);
+    }
+
+    /**
+     * @throws InvalidConfigException unless {@code tensor} is a weight-only {@code IntxUnpackedToInt8Tensor} of this
+     *                                format's bits, group size and f16 scales under a {@code <module>.weight} name
+     */
+    @Override
+    public void writeQuantized(String name, QuantizedTensor tensor) {
+        if (!(tensor instanceof IntxUnpackedToInt8Tensor t) || t.bits() != bits || t.scale().dtype() != DType.F16) {
+            throw new InvalidConfigException("the " + formatName + " format stores " + bits + "-bit "
+                    + "IntxUnpackedToInt8Tensor weights with F16 scales but '" + name + "' is " + describe(tensor));
+        }
+        if (!name.endsWith(WEIGHT_SUFFIX) || t.qdata().shape().rank() != 2) {
+            throw new InvalidConfigException("the " + formatName + " format quantizes 2-D '<module>.weight' tensors but "
+                    + "got '" + name + "' " + t.qdata().shape());
+        }
+        long k = t.qdata().shape().dim(1);
+        long expectedGroup = groupSize == -1 ? k : groupSize;
+        if (t.blockSize().rank() != 2 || t.blockSize().dim(1) != expectedGroup) {
+            throw new InvalidConfigException("the package's group size is " + groupSize + " but '" + name
+                    + "' was quantized with block size " + t.blockSize());
+        }
+        IntWeightLinear linear = IntWeightLinear.fromIntx(name, t);
+        String module = module(name);
+        for (Map.Entry<String, Tensor> e : layout.tensors(module, linear).entrySet()) {
+            output.add(e.getKey(), e.getValue(), name, formatName);
+        }
+        quantized.add(module);
+    }
+
+    /**
+     * @throws InvalidConfigException when a fused group (q/k/v, gate/up) is part quantized, part kept
+     */
+    @Override
+    public void commit(QuantReport report) {
+        checkFusedGroups();
+        ModelConfig c = withBothDtypes(config.with("quantization_config",
+                quantizationConfig.apply(List.copyOf(kept))));
+        output.commit(Map.of("format", "pt"), c, report, check);
+    }
+
+    /**
+     * The config.json of the model to quantize.
+     *
+     * @throws InvalidConfigException when the model is already quantized
+     */
+    public static ModelConfig sourceConfig(Path modelDir, String formatName) {
+        Path configFile = modelDir.resolve(ModelConfig.FILE_NAME);
+        ModelConfig config = ModelConfig.read(configFile);
+        if (config.isQuantized()) {
+            throw new InvalidConfigException("the source model is already quantized (config.json has a "
+                    + "quantization_config); " + formatName + " packages are made from a high-precision model",
+                    Where.json(configFile, "quantization_config"));
+        }
+        return config;
+    }
+
+    /** The published package directory. */
+    public Path out() {
+        return output.out();
+    }
+
+    @Override
+    public void close() {
+        output.close();
+    }
+
+    private void checkFusedGroups() {
+        for (String m : quantized) {
+            int dot = m.lastIndexOf('.');
+            String parent = dot < 0 ? "" : m.substring(0, dot + 1);
+            String leaf = m.substring(dot + 1);
+            for (List<String> group : FUSED) {
+                if (!group.contains(leaf)) continue;
+                List<String> mixed = new ArrayList<>();
+                for (String sibling : group) {
+                    if (kept.contains(parent + sibling)) mixed.add(parent + sibling);
+                }
+                if (!mixed.isEmpty()) {
+                    throw new InvalidConfigException("vLLM fuses " + group + " of '" + parent + "' into one layer and "
+                            + "requires one scheme for all of them, but '" + m + "' is quantized while " + mixed
+                            + " stayed in high precision; quantize or keep them together");
+                }
+            }
+        }
+    }
+
+    /**
+     * config.json with {@code dtype} and {@code torch_dtype} both set to one value, for readers old and new: the one
+     * present ({@code dtype} first), else the dtype of the unquantized tensors.
+     */
+    private ModelConfig withBothDtypes(ModelConfig c) {
+        String name = text(c.get("dtype")).or(() -> text(c.get("torch_dtype")))
+                .orElse(plainFloatDtype == null ? DType.F16.torchName() : plainFloatDtype.torchName());
+        JsonNode v = JsonNodeFactory.instance.stringNode(name);
+        return c.with("dtype", v).with("torch_dtype", v);
+    }
+
+    private static Optional<String> text(Optional<JsonNode> n) {
+        return n.filter(JsonNode::isString).map(JsonNode::stringValue);
+    }
+
+    private static String module(String weightName) {
+        return weightName.substring(0, weightName.length() - WEIGHT_SUFFIX.length());
+    }
+
+    private static String describe(QuantizedTensor t) {
+        return t instanceof IntxUnpackedToInt8Tensor x ? "a " + x.bits() + "-bit IntxUnpackedToInt8Tensor with "
+                + x.scale().dtype() + " scales" : "a " + t.typeName();
+    }
+}
