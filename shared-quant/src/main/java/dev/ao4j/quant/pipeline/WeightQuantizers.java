@@ -75,6 +75,14 @@ public final class WeightQuantizers {
     }
 
     /**
+     * {@link #forConfig(QuantConfig, DivMode, Kernel)} on a {@link Backend}: the CUDA kernels where they run and
+     * cover the weight, the CPU quantizer otherwise, with the same bits (see {@code dev.ao4j.quant.cuda}).
+     */
+    public static WeightQuantizer forConfig(QuantConfig config, DivMode divMode, Kernel kernel, Backend backend) {
+        return dev.ao4j.quant.cuda.BackendQuantizer.forConfig(config, divMode, kernel, backend);
+    }
+
+    /**
      * torchao's MX handler: bf16 weights only, in-features a multiple of the block size (32), scales swizzled for
      * the cuBLAS/CUTLASS block-scaled GEMM; the activation kwargs repeat the weight's format.
      */

@@ -1,0 +1,331 @@
+package dev.ao4j.quant.cuda;
+
+import static jcuda.driver.JCudaDriver.*;
+
+import dev.ao4j.quant.tensor.Tensor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import jcuda.CudaException;
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * The one class that touches JCuda (dependencies.md G9: JCudaDriver's class initializer fails without libcuda, so
+ * {@link CudaProbe} loads this class reflectively, only after the driver loaded). Driver API only: the kernels are
+ * PTX from the jar, JIT-compiled by the driver with {@code cuModuleLoadData}; the primary context of device 0.
+ *
+ * <p>Feeding: {@link #run} cuts a plan into row chunks of about {@link #CHUNK_BYTES} of input and runs them on
+ * two streams with two sets of pinned host and device buffers. While chunk i is copied in, quantized and copied
+ * out on one stream, the host copies chunk i+1 from the (memory-mapped) tensor into the other pinned buffer and
+ * the other stream's H2D can run alongside chunk i's kernel and D2H; the host scatters chunk i-1's results into the
+ * output tensors at the same time. Calls are serialized (one job at a time per JVM).
+ */
+final class CudaDevice implements CudaRunner {
+    /** Input bytes per chunk: big enough that launch and copy latencies vanish, small enough to pipeline. */
+    static final long CHUNK_BYTES = 64L << 20;
+    private static final int THREADS = 256;
+
+    private final CUcontext context;
+    private final String name;
+    private final Map<String, CUfunction> functions = new HashMap<>();
+    private final CUstream[] streams = {new CUstream(), new CUstream()};
+    private final Slot[] slots = {new Slot(), new Slot()};
+
+    private CudaDevice(CUcontext context, String name, CUmodule module) {
+        this.context = context;
+        this.name = name;
+        for (String k : List.of("int8_sym", "int4_tinygemm", "int4_mslk", "fp8_amax", "fp8_quant")) {
+            CUfunction f = new CUfunction();
+            cuModuleGetFunction(f, module, k);
+            functions.put(k, f);
+        }
+        for (CUstream s : streams) cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING);
+    }
+
+    /** Called reflectively by {@link CudaProbe}: initializes the driver, device 0 and the kernel module. */
+    public static CudaRunner open() {
+        JCudaDriver.setExceptionsEnabled(true);
+        cuInit(0);
+        int[] count = {0};
+        cuDeviceGetCount(count);
+        if (count[0] == 0) throw new IllegalStateException("the CUDA driver loaded but reports no device");
+        CUdevice dev = new CUdevice();
+        cuDeviceGet(dev, 0);
+        byte[] nameBytes = new byte[256];
+        cuDeviceGetName(nameBytes, nameBytes.length, dev);
+        String name = new String(nameBytes, StandardCharsets.US_ASCII).trim().replace("\0", "");
+        int[] major = {0};
+        cuDeviceGetAttribute(major, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev);
+        if (major[0] < 8) {
+            throw new IllegalStateException(name + " has compute capability " + major[0] + ".x; the kernels need 8.0+");
+        }
+        CUcontext ctx = new CUcontext();
+        cuDevicePrimaryCtxRetain(ctx, dev);
+        cuCtxSetCurrent(ctx);
+        CUmodule module = new CUmodule();
+        cuModuleLoadData(module, ptx(major[0] >= 9 ? "quant.sm_90.ptx" : "quant.sm_80.ptx"));
+        return new CudaDevice(ctx, name, module);
+    }
+
+    private static byte[] ptx(String resource) {
+        try (InputStream in = CudaDevice.class.getResourceAsStream(resource)) {
+            if (in == null) throw new IllegalStateException("PTX resource " + resource + " missing from the jar");
+            byte[] b = in.readAllBytes();
+            return Arrays.copyOf(b, b.length + 1); // cuModuleLoadData reads a NUL-terminated image
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read PTX resource " + resource, e);
+        }
+    }
+
+    @Override
+    public String deviceName() {
+        return name;
+    }
+
+    @Override
+    public synchronized void run(Plan plan) {
+        try {
+            cuCtxSetCurrent(context);
+            runChunks(plan);
+        } catch (CudaException e) {
+            throw new CudaFailure("CUDA error while quantizing on " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void runChunks(Plan plan) {
+        long rowBytes = Math.max(1, plan.inputRowBytes());
+        long align = plan.rowAlign();
+        long chunkRows = Math.max(align, CHUNK_BYTES / rowBytes / align * align);
+        chunkRows = Math.min(chunkRows, (plan.rows() + align - 1) / align * align);
+        for (Slot s : slots) s.ensure(plan, chunkRows, rowBytes);
+        List<Plan.Chunk> pending = new ArrayList<>(List.of(null, null));
+        int i = 0;
+        for (long r0 = 0; r0 < plan.rows(); r0 += chunkRows, i++) {
+            int k = i % 2;
+            Slot s = slots[k];
+            if (pending.get(k) != null) {
+                cuStreamSynchronize(streams[k]);
+                scatter(plan, pending.get(k), s);
+            }
+            Plan.Chunk c = plan.chunk(r0, Math.min(chunkRows, plan.rows() - r0));
+            long inBytes = c.inputRows() * rowBytes;
+            MemorySegment.copy(plan.input().data(), c.rowFrom() * rowBytes, s.hostIn, 0, inBytes);
+            cuMemcpyHtoDAsync(s.devIn, s.hostInPtr, inBytes, streams[k]);
+            enqueue(plan, c, s, streams[k]);
+            for (int o = 0; o < plan.outputs().size(); o++) {
+                long bytes = plan.outputs().get(o).chunkBytes(c.rows());
+                cuMemcpyDtoHAsync(s.hostOutPtr.get(o), s.devOut.get(o), bytes, streams[k]);
+            }
+            pending.set(k, c);
+        }
+        for (int k = 0; k < 2; k++) {
+            int slot = (i + k) % 2; // oldest first
+            if (pending.get(slot) != null) {
+                cuStreamSynchronize(streams[slot]);
+                scatter(plan, pending.get(slot), slots[slot]);
+            }
+        }
+    }
+
+    private void enqueue(Plan plan, Plan.Chunk c, Slot s, CUstream stream) {
+        List<Long> scratch = plan.scratchBytes().apply(c.rows());
+        for (int j = 0; j < scratch.size(); j++) {
+            cuMemsetD8Async(s.scratch.get(j), (byte) 0, scratch.get(j), stream);
+        }
+        for (Plan.Launch l : plan.launches().apply(c)) launch(l, s.devIn, s.devOut, s.scratch, stream);
+    }
+
+    private void launch(Plan.Launch l, CUdeviceptr in, List<CUdeviceptr> out, List<CUdeviceptr> scratch,
+                        CUstream stream) {
+        NativePointerObject[] params = new NativePointerObject[l.args().size()];
+        for (int j = 0; j < params.length; j++) {
+            params[j] = switch (l.args().get(j)) {
+                case Plan.Arg.In a -> Pointer.to(in);
+                case Plan.Arg.Out(int o) -> Pointer.to(out.get(o));
+                case Plan.Arg.Scratch(int o) -> Pointer.to(scratch.get(o));
+                case Plan.Arg.I64(long v) -> Pointer.to(new long[] {v});
+                case Plan.Arg.I32(int v) -> Pointer.to(new int[] {v});
+                case Plan.Arg.F32(float v) -> Pointer.to(new float[] {v});
+            };
+        }
+        if (l.grid() <= 0) return;
+        cuLaunchKernel(functions.get(l.kernel()), Math.toIntExact(l.grid()), 1, 1, THREADS, 1, 1, 0, stream,
+                Pointer.to(params), null);
+    }
+
+    /** Copies chunk {@code c}'s results from the slot's pinned buffers into the plan's output tensors. */
+    private static void scatter(Plan plan, Plan.Chunk c, Slot s) {
+        for (int o = 0; o < plan.outputs().size(); o++) {
+            Plan.Output out = plan.outputs().get(o);
+            MemorySegment host = s.hostOut.get(o);
+            MemorySegment dst = out.target().data();
+            if (out.columnGroups() == 0) {
+                long r0 = c.rowFrom() / out.perBlockOfRows();
+                long bytes = out.chunkBytes(c.rows());
+                MemorySegment.copy(host, 0, dst, r0 * out.bytesPerRow(), bytes);
+            } else {
+                long band = c.rows() * out.bytesPerRow();
+                long full = plan.rows() * out.bytesPerRow();
+                for (long g = 0; g < out.columnGroups(); g++) {
+                    MemorySegment.copy(host, g * band, dst, g * full + c.rowFrom() * out.bytesPerRow(), band);
+                }
+            }
+        }
+    }
+
+    @Override
+    public synchronized double kernelSeconds(Plan plan, int reps) {
+        try {
+            cuCtxSetCurrent(context);
+            CUdeviceptr in = alloc(plan.input().byteSize());
+            List<CUdeviceptr> outs = new ArrayList<>();
+            for (Plan.Output o : plan.outputs()) outs.add(alloc(o.chunkBytes(plan.rows())));
+            List<CUdeviceptr> scratch = new ArrayList<>();
+            List<Long> scratchBytes = plan.scratchBytes().apply(plan.rows());
+            for (long b : scratchBytes) scratch.add(alloc(b));
+            cuMemcpyHtoD(in, Pointer.to(plan.input().data().asByteBuffer()), plan.input().byteSize());
+            Plan.Chunk all = plan.chunk(0, plan.rows());
+            double[] t = new double[reps];
+            CUevent a = new CUevent();
+            CUevent b = new CUevent();
+            cuEventCreate(a, 0);
+            cuEventCreate(b, 0);
+            for (int r = -1; r < reps; r++) {
+                cuEventRecord(a, streams[0]);
+                for (int j = 0; j < scratch.size(); j++) cuMemsetD8Async(scratch.get(j), (byte) 0, scratchBytes.get(j), streams[0]);
+                for (Plan.Launch l : plan.launches().apply(all)) launch(l, in, outs, scratch, streams[0]);
+                cuEventRecord(b, streams[0]);
+                cuEventSynchronize(b);
+                float[] ms = {0};
+                cuEventElapsedTime(ms, a, b);
+                if (r >= 0) t[r] = ms[0] / 1e3;
+            }
+            cuEventDestroy(a);
+            cuEventDestroy(b);
+            cuMemFree(in);
+            for (CUdeviceptr p : outs) cuMemFree(p);
+            for (CUdeviceptr p : scratch) cuMemFree(p);
+            Arrays.sort(t);
+            return t[reps / 2];
+        } catch (CudaException e) {
+            throw new CudaFailure("CUDA error while timing on " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized double copySeconds(long bytes, int reps) {
+        try {
+            cuCtxSetCurrent(context);
+            CUdeviceptr src = alloc(bytes);
+            CUdeviceptr dst = alloc(bytes);
+            cuMemsetD8Async(src, (byte) 1, bytes, streams[0]);
+            CUevent a = new CUevent();
+            CUevent b = new CUevent();
+            cuEventCreate(a, 0);
+            cuEventCreate(b, 0);
+            double[] t = new double[reps];
+            for (int r = -1; r < reps; r++) {
+                cuEventRecord(a, streams[0]);
+                cuMemcpyDtoDAsync(dst, src, bytes, streams[0]);
+                cuEventRecord(b, streams[0]);
+                cuEventSynchronize(b);
+                float[] ms = {0};
+                cuEventElapsedTime(ms, a, b);
+                if (r >= 0) t[r] = ms[0] / 1e3;
+            }
+            cuEventDestroy(a);
+            cuEventDestroy(b);
+            cuMemFree(src);
+            cuMemFree(dst);
+            Arrays.sort(t);
+            return t[reps / 2];
+        } catch (CudaException e) {
+            throw new CudaFailure("CUDA error while timing a copy on " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static CUdeviceptr alloc(long bytes) {
+        CUdeviceptr p = new CUdeviceptr();
+        cuMemAlloc(p, Math.max(bytes, 256));
+        return p;
+    }
+
+    /** One set of pinned host and device buffers, grown on demand and kept between calls. */
+    private static final class Slot {
+        CUdeviceptr devIn;
+        long devInBytes;
+        Pointer hostInPtr;
+        MemorySegment hostIn;
+        final List<CUdeviceptr> devOut = new ArrayList<>();
+        final List<Long> devOutBytes = new ArrayList<>();
+        final List<Pointer> hostOutPtr = new ArrayList<>();
+        final List<MemorySegment> hostOut = new ArrayList<>();
+        final List<CUdeviceptr> scratch = new ArrayList<>();
+        final List<Long> scratchCap = new ArrayList<>();
+
+        void ensure(Plan plan, long chunkRows, long rowBytes) {
+            long inBytes = chunkRows * rowBytes;
+            if (devInBytes < inBytes) {
+                if (devIn != null) {
+                    cuMemFree(devIn);
+                    cuMemFreeHost(hostInPtr);
+                }
+                devIn = alloc(inBytes);
+                hostInPtr = new Pointer();
+                cuMemAllocHost(hostInPtr, inBytes);
+                hostIn = MemorySegment.ofBuffer(hostInPtr.getByteBuffer(0, inBytes));
+                devInBytes = inBytes;
+            }
+            for (int o = 0; o < plan.outputs().size(); o++) {
+                long b = Math.max(256, plan.outputs().get(o).chunkBytes(chunkRows));
+                if (o == devOut.size()) {
+                    devOut.add(null);
+                    devOutBytes.add(0L);
+                    hostOutPtr.add(null);
+                    hostOut.add(null);
+                }
+                if (devOutBytes.get(o) < b) {
+                    if (devOut.get(o) != null) {
+                        cuMemFree(devOut.get(o));
+                        cuMemFreeHost(hostOutPtr.get(o));
+                    }
+                    devOut.set(o, alloc(b));
+                    Pointer h = new Pointer();
+                    cuMemAllocHost(h, b);
+                    hostOutPtr.set(o, h);
+                    hostOut.set(o, MemorySegment.ofBuffer(h.getByteBuffer(0, b)));
+                    devOutBytes.set(o, b);
+                }
+            }
+            List<Long> need = plan.scratchBytes().apply(chunkRows);
+            for (int j = 0; j < need.size(); j++) {
+                if (j == scratch.size()) {
+                    scratch.add(null);
+                    scratchCap.add(0L);
+                }
+                if (scratchCap.get(j) < need.get(j)) {
+                    if (scratch.get(j) != null) cuMemFree(scratch.get(j));
+                    scratch.set(j, alloc(need.get(j)));
+                    scratchCap.set(j, need.get(j));
+                }
+            }
+        }
+    }
+}

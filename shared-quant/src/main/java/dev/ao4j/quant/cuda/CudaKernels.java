@@ -1,0 +1,201 @@
+package dev.ao4j.quant.cuda;
+
+import dev.ao4j.quant.affine.Int8Quantizer;
+import dev.ao4j.quant.affine.QuantRange;
+import dev.ao4j.quant.config.Granularity;
+import dev.ao4j.quant.dtype.Bf16;
+import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.float8.Float8Quantizer;
+import dev.ao4j.quant.numerics.BlockLayout;
+import dev.ao4j.quant.qtensor.Int4Tensor;
+import dev.ao4j.quant.qtensor.Int4TilePackedTo4dTensor;
+import dev.ao4j.quant.qtensor.Int8Tensor;
+import dev.ao4j.quant.tensor.Shape;
+import dev.ao4j.quant.tensor.Tensor;
+import java.util.List;
+
+/**
+ * The GPU twins of the CPU quantizers (kernels in {@code src/main/cuda/quant.cu}), for bf16 {@code [N, K]}
+ * weights under {@link dev.ao4j.quant.numerics.DivMode#CUDA_RECIPROCAL}. Each builds a {@link Plan} and returns
+ * the tensors the CPU quantizer would. Tile packing of int4 codes is done on the GPU too.
+ *
+ * <p>The {@code plan...} methods only describe the job (no GPU needed); {@code CudaWeightQuantizers} decides which
+ * weights can take them ({@link #int8Segment}, {@link #fp8Block}, {@link #int4Fits}).
+ */
+final class CudaKernels {
+    private CudaKernels() {}
+
+    static final int THREADS = 256;
+
+    /** Threads per segment: the largest power of two <= min(256, chunks of 8 elements). */
+    static int tps(long segLen) {
+        long chunks = Math.max(1, segLen / 8);
+        int t = 1;
+        while (t * 2L <= Math.min(THREADS, chunks)) t *= 2;
+        return t;
+    }
+
+    static long grid(long segments, int tps) {
+        long perBlock = THREADS / tps;
+        return (segments + perBlock - 1) / perBlock;
+    }
+
+    // ---- int8 ----
+
+    /** The segment length of an int8 granularity on the GPU ([1, K] or [1, g] blocks, g a multiple of 8), or -1. */
+    static long int8Segment(Shape shape, Granularity g) {
+        if (shape.rank() != 2) return -1;
+        Shape b = BlockLayout.blockSizeFor(shape, g);
+        long seg = b.dim(1);
+        return b.dim(0) == 1 && seg % 8 == 0 && seg >= 8 ? seg : -1;
+    }
+
+    record Int8Result(Tensor qdata, Tensor scale, Tensor zeroPoint, Shape blockSize) {}
+
+    static Plan int8Plan(Tensor w, Granularity granularity, boolean reduceRange, Int8Result out) {
+        long n = w.shape().dim(0);
+        long k = w.shape().dim(1);
+        int seg = Math.toIntExact(out.blockSize().dim(1));
+        int tps = tps(seg);
+        QuantRange range = reduceRange ? QuantRange.int8ReduceRange() : QuantRange.int8();
+        float c = (float) (1.0 / range.symmetricDivisor());
+        float eps = Bf16.round((float) Int8Quantizer.EPS);
+        long segsPerRow = k / seg;
+        return new Plan(w, n, n, 1,
+                List.of(Plan.Output.rows(out.qdata(), k), Plan.Output.rows(out.scale(), 4 * segsPerRow)),
+                rows -> List.of(),
+                ch -> List.of(new Plan.Launch("int8_sym", grid(ch.rows() * segsPerRow, tps), List.of(
+                        new Plan.Arg.In(), new Plan.Arg.I64(ch.rows()), new Plan.Arg.I64(k), new Plan.Arg.I32(seg),
+                        new Plan.Arg.I32(tps), new Plan.Arg.Out(0), new Plan.Arg.Out(1), new Plan.Arg.F32(c),
+                        new Plan.Arg.F32(eps), new Plan.Arg.I32(range.qmin()), new Plan.Arg.I32(range.qmax())))));
+    }
+
+    static Int8Result int8Outputs(Shape shape, Granularity granularity) {
+        Shape blockSize = BlockLayout.blockSizeFor(shape, granularity);
+        Shape grid = new BlockLayout(shape, blockSize).grid();
+        return new Int8Result(Tensor.allocate(DType.I8, shape), Tensor.allocate(DType.F32, grid),
+                Tensor.allocate(DType.I8, grid), blockSize);
+    }
+
+    static Int8Tensor int8(CudaRunner gpu, Tensor w, Granularity granularity, Int8Tensor.ActivationQuant act,
+                           boolean reduceRange) {
+        Int8Result r = int8Outputs(w.shape(), granularity);
+        gpu.run(int8Plan(w, granularity, reduceRange, r));
+        return new Int8Tensor(r.qdata(), r.scale(), r.zeroPoint(), r.blockSize(), w.dtype(), act, reduceRange);
+    }
+
+    // ---- int4 ----
+
+    /** Whether a [N, K] bf16 weight with group g fits the int4 kernels (g a multiple of 32 dividing K). */
+    static boolean int4Fits(Shape shape, int g) {
+        return shape.rank() == 2 && g % 32 == 0 && g <= 256 && shape.dim(1) % g == 0;
+    }
+
+    static Plan tinygemmPlan(Tensor w, int g, Tensor packed, Tensor scaleZero) {
+        long n = w.shape().dim(0);
+        long k = w.shape().dim(1);
+        long nPad = ceilTo(n, 8);
+        long kPad = ceilTo(k, 1024);
+        int groups = Math.toIntExact(kPad / g);
+        int tps = g / 8;
+        float c = (float) (1.0 / 15);
+        float eps = Float.MIN_NORMAL; // Tinygemm.defaultEps(BF16)
+        return new Plan(w, n, nPad, 8,
+                List.of(Plan.Output.rows(packed, kPad / 2), new Plan.Output(scaleZero, 4, groups, 1)),
+                rows -> List.of(),
+                ch -> List.of(new Plan.Launch("int4_tinygemm", grid(ch.rows() * groups, tps), List.of(
+                        new Plan.Arg.In(), new Plan.Arg.I64(ch.inputRows()), new Plan.Arg.I64(k),
+                        new Plan.Arg.I64(ch.rows()), new Plan.Arg.I64(kPad), new Plan.Arg.I32(g),
+                        new Plan.Arg.I32(tps), new Plan.Arg.Out(0), new Plan.Arg.Out(1), new Plan.Arg.F32(c),
+                        new Plan.Arg.F32(eps)))));
+    }
+
+    static Int4TilePackedTo4dTensor tinygemm(CudaRunner gpu, Tensor w, int g) {
+        long nPad = ceilTo(w.shape().dim(0), 8);
+        long kPad = ceilTo(w.shape().dim(1), 1024);
+        Tensor packed = Tensor.allocate(DType.I32, Shape.of(nPad / 8, kPad / 128, 32, 4));
+        Tensor scaleZero = Tensor.allocate(DType.BF16, Shape.of(kPad / g, nPad, 2));
+        gpu.run(tinygemmPlan(w, g, packed, scaleZero));
+        return new Int4TilePackedTo4dTensor(packed, scaleZero, Shape.of(1, g), w.shape());
+    }
+
+    static Plan plainPlan(Tensor w, int g, Tensor qdata, Tensor scale, Tensor zero) {
+        long n = w.shape().dim(0);
+        long k = w.shape().dim(1);
+        int groups = Math.toIntExact(k / g);
+        int tps = g / 8;
+        float c = (float) (1.0 / 15);
+        return new Plan(w, n, n, 1,
+                List.of(Plan.Output.rows(qdata, k / 2), new Plan.Output(scale, 2, groups, 1),
+                        new Plan.Output(zero, 2, groups, 1)),
+                rows -> List.of(),
+                ch -> List.of(new Plan.Launch("int4_mslk", grid(ch.rows() * groups, tps), List.of(
+                        new Plan.Arg.In(), new Plan.Arg.I64(ch.rows()), new Plan.Arg.I64(k), new Plan.Arg.I32(g),
+                        new Plan.Arg.I32(tps), new Plan.Arg.Out(0), new Plan.Arg.Out(1), new Plan.Arg.Out(2),
+                        new Plan.Arg.F32(c)))));
+    }
+
+    static Int4Tensor plain(CudaRunner gpu, Tensor w, int g) {
+        long n = w.shape().dim(0);
+        long k = w.shape().dim(1);
+        Tensor qdata = Tensor.allocate(DType.I8, Shape.of(n, k / 2));
+        Tensor scale = Tensor.allocate(DType.BF16, Shape.of(k / g, n));
+        Tensor zero = Tensor.allocate(DType.BF16, Shape.of(k / g, n));
+        gpu.run(plainPlan(w, g, qdata, scale, zero));
+        Shape blockSize = BlockLayout.blockSizeFor(w.shape(), new Granularity.PerGroup(g));
+        return new Int4Tensor(qdata, scale, zero, blockSize, w.shape(), DType.BF16);
+    }
+
+    // ---- float8 ----
+
+    /** The [br, bc] block of a float8 granularity on a [N, K] weight for the GPU, or null. */
+    static long[] fp8Block(Shape shape, Granularity granularity) {
+        if (shape.rank() != 2) return null;
+        Shape b = BlockLayout.blockSizeFor(shape, granularity);
+        long br = b.dim(0);
+        long bc = b.dim(1);
+        if (bc % 8 != 0 || shape.dim(0) % br != 0 || shape.dim(1) % bc != 0) return null;
+        return new long[] {br, bc};
+    }
+
+    static Plan fp8Plan(Tensor w, long br, long bc, DType fp8, Tensor q, Tensor scale) {
+        long n = w.shape().dim(0);
+        long k = w.shape().dim(1);
+        int tps = tps(bc);
+        long segsPerRow = k / bc;
+        float fmax = Float8Quantizer.maxValue(fp8);
+        float c = (float) (1.0 / fmax);
+        int e5m2 = fp8 == DType.F8_E5M2 ? 1 : 0;
+        return new Plan(w, n, n, br,
+                List.of(Plan.Output.rows(q, k), new Plan.Output(scale, 4 * segsPerRow, 0, br)),
+                rows -> br == 1 ? List.of() : List.of(4 * (rows / br) * segsPerRow),
+                ch -> {
+                    List<Plan.Arg> common = List.of(new Plan.Arg.In(), new Plan.Arg.I64(ch.rows()),
+                            new Plan.Arg.I64(k), new Plan.Arg.I32((int) br), new Plan.Arg.I32((int) bc),
+                            new Plan.Arg.I32(tps));
+                    Plan.Arg amax = br == 1 ? new Plan.Arg.I64(0) : new Plan.Arg.Scratch(0);
+                    List<Plan.Arg> quant = new java.util.ArrayList<>(common);
+                    quant.addAll(List.of(amax, new Plan.Arg.F32(c), new Plan.Arg.F32(fmax), new Plan.Arg.I32(e5m2),
+                            new Plan.Arg.Out(0), new Plan.Arg.Out(1)));
+                    Plan.Launch q8 = new Plan.Launch("fp8_quant", grid(ch.rows() * segsPerRow, tps), quant);
+                    if (br == 1) return List.of(q8);
+                    List<Plan.Arg> am = new java.util.ArrayList<>(common);
+                    am.add(new Plan.Arg.Scratch(0));
+                    return List.of(new Plan.Launch("fp8_amax", grid(ch.rows() * segsPerRow, tps), am), q8);
+                });
+    }
+
+    /** Codes and f32 block scales ({@code [N/br, K/bc]}) of a bf16 weight. */
+    static Float8Quantizer.Float8Data fp8(CudaRunner gpu, Tensor w, Granularity granularity, DType fp8) {
+        long[] b = fp8Block(w.shape(), granularity);
+        Shape blockSize = Shape.of(b[0], b[1]);
+        Tensor q = Tensor.allocate(fp8, w.shape());
+        Tensor scale = Tensor.allocate(DType.F32, new BlockLayout(w.shape(), blockSize).grid());
+        gpu.run(fp8Plan(w, b[0], b[1], fp8, q, scale));
+        return new Float8Quantizer.Float8Data(q, scale, blockSize);
+    }
+
+    static long ceilTo(long v, long m) {
+        return (v + m - 1) / m * m;
+    }
+}

@@ -1,0 +1,59 @@
+package dev.ao4j.quant.cuda;
+
+import java.lang.reflect.InvocationTargetException;
+
+/**
+ * Finds out once per JVM whether CUDA kernels can run here: the JCuda driver class must initialize (it links
+ * libcuda.so.1), the driver must report a device of compute capability 8.0 or higher, and the PTX module must
+ * load. Nothing in this class mentions a JCuda type, so it loads on any host (dependencies.md G9).
+ */
+public final class CudaProbe {
+    private static Status status;
+    private static CudaRunner runner;
+
+    private CudaProbe() {}
+
+    /**
+     * @param available whether the CUDA backend can run
+     * @param reason    why not (null when available)
+     * @param device    the card's name (null when not available)
+     */
+    public record Status(boolean available, String reason, String device) {}
+
+    /** The probe's result; the first call does the probing. */
+    public static synchronized Status status() {
+        if (status == null) probe();
+        return status;
+    }
+
+    /** The device, or null when {@link #status()} says it is not available. */
+    static synchronized CudaRunner runner() {
+        status();
+        return runner;
+    }
+
+    private static void probe() {
+        try {
+            Class.forName("jcuda.driver.JCudaDriver", true, CudaProbe.class.getClassLoader());
+        } catch (LinkageError | ClassNotFoundException e) {
+            status = new Status(false, "no CUDA driver: " + describe(e), null);
+            return;
+        }
+        try {
+            Object r = Class.forName("dev.ao4j.quant.cuda.CudaDevice").getMethod("open").invoke(null);
+            runner = (CudaRunner) r;
+            status = new Status(true, null, runner.deviceName());
+        } catch (InvocationTargetException e) {
+            status = new Status(false, "CUDA device unusable: " + describe(e.getCause()), null);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            status = new Status(false, "CUDA backend failed to load: " + describe(e), null);
+        }
+    }
+
+    private static String describe(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getMessage() == null) c = c.getCause();
+        String m = c.getMessage() == null ? "" : ": " + c.getMessage().replaceAll("\\s+", " ").trim();
+        return c.getClass().getSimpleName() + m; // one line: JCuda's messages span several
+    }
+}

@@ -1,0 +1,22 @@
+package dev.ao4j.quant.cuda;
+
+/**
+ * What the quantizers need from a GPU, with no JCuda type in sight: {@link CudaDevice} is the only
+ * implementation that touches JCuda and is loaded only after {@link CudaProbe} found a driver.
+ */
+interface CudaRunner {
+    /** The card's name, e.g. "NVIDIA H200". */
+    String deviceName();
+
+    /** Runs {@code plan} over its whole input and fills its output tensors. */
+    void run(Plan plan);
+
+    /**
+     * Seconds per run of {@code plan}'s launches over the whole tensor already on the device (no host copies),
+     * median of {@code reps} timed runs after a warm-up.
+     */
+    double kernelSeconds(Plan plan, int reps);
+
+    /** Seconds per {@code cuMemcpyDtoD} of {@code bytes}, median of {@code reps}. */
+    double copySeconds(long bytes, int reps);
+}

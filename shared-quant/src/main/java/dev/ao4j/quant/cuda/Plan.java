@@ -1,0 +1,71 @@
+package dev.ao4j.quant.cuda;
+
+import dev.ao4j.quant.tensor.Tensor;
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.LongFunction;
+
+/**
+ * One quantize job for the GPU, described without JCuda so that it can be built and checked anywhere: a bf16
+ * input of {@code inputRows} rows, outputs laid out per row, scratch buffers, and the kernel launches for a run of
+ * rows. {@link CudaDevice} cuts the rows into chunks of a multiple of {@code rowAlign} to pipeline copies and
+ * kernels; a job that cannot be cut (per-tensor scales) has {@code rowAlign == rows}.
+ *
+ * @param rows      rows of the output row space (at least {@code inputRows}: tinygemm pads N to a multiple of 8)
+ * @param scratchBytes chunk rows to the sizes of the scratch buffers
+ * @param launches     a chunk to its launches
+ */
+record Plan(Tensor input, long inputRows, long rows, long rowAlign, List<Output> outputs,
+            LongFunction<List<Long>> scratchBytes, Function<Chunk, List<Launch>> launches) {
+
+    /** Bytes of one input row. */
+    long inputRowBytes() {
+        return input.byteSize() / Math.max(1, inputRows);
+    }
+
+    /**
+     * A result tensor. {@code columnGroups == 0}: chunk rows form a contiguous slab of {@code bytesPerRow} per
+     * row. {@code columnGroups > 0}: the tensor is {@code [columnGroups, rows, bytesPerRow]} (scales stored
+     * transposed), so a chunk's part is a column band that the kernel writes as {@code [columnGroups, chunkRows,
+     * bytesPerRow]} and the host scatters. {@code perBlockOfRows > 1}: one output row per that many input rows.
+     */
+    record Output(Tensor target, long bytesPerRow, int columnGroups, long perBlockOfRows) {
+        static Output rows(Tensor target, long bytesPerRow) {
+            return new Output(target, bytesPerRow, 0, 1);
+        }
+
+        long chunkBytes(long chunkRows) {
+            long r = (chunkRows + perBlockOfRows - 1) / perBlockOfRows;
+            return r * bytesPerRow * Math.max(1, columnGroups);
+        }
+    }
+
+    /** Rows {@code [rowFrom, rowFrom + rows)} of the output row space, of which {@code inputRows} exist in the input. */
+    record Chunk(long rowFrom, long rows, long inputRows) {}
+
+    /** The chunk of {@code rows} rows starting at {@code rowFrom}. */
+    Chunk chunk(long rowFrom, long chunkRows) {
+        return new Chunk(rowFrom, chunkRows, Math.max(0, Math.min(chunkRows, inputRows - rowFrom)));
+    }
+
+    /** One kernel launch: {@code grid} blocks of 256 threads. */
+    record Launch(String kernel, long grid, List<Arg> args) {}
+
+    /** A kernel argument. */
+    sealed interface Arg {
+        /** The chunk's input rows on the device. */
+        record In() implements Arg {}
+
+        /** The chunk's part of output {@code index} on the device. */
+        record Out(int index) implements Arg {}
+
+        /** Scratch buffer {@code index}, zeroed before the chunk's launches. */
+        record Scratch(int index) implements Arg {}
+
+        record I64(long value) implements Arg {}
+
+        record I32(int value) implements Arg {}
+
+        record F32(float value) implements Arg {}
+    }
+}
