@@ -111,16 +111,6 @@ public final class GptqReader implements AutoCloseable {
             throw malformed(module + ".scales", "must be a float [" + groups + ", " + n + "] (group_size " + g + ")"
                     + bitsHint + " but is " + scales.dtype() + " " + scales.shape());
         }
-        if (n % p != 0) {
-            throw malformed(module + ".qweight", "out_features " + n + " is not a multiple of " + p
-                    + ", so qzeros cannot be packed along N");
-        }
-        Tensor qzeros = part(module, ".qzeros");
-        requireInt32(qzeros, module + ".qzeros");
-        if (!qzeros.shape().equals(Shape.of(groups, n / p))) {
-            throw malformed(module + ".qzeros", "must be I32 [" + groups + ", " + n / p + "] (" + p + " zeros per word "
-                    + "at bits = " + bits + ") but is " + qzeros.shape());
-        }
         Tensor groupIndex = IntWeightLinear.contiguousGroups(k, g == -1 ? k : g);
         String gIdxName = module + ".g_idx";
         if (checkpoint.contains(gIdxName)) {
@@ -140,6 +130,16 @@ public final class GptqReader implements AutoCloseable {
             }
         } else if (quantizationConfig.descAct()) {
             throw malformed(gIdxName, "is missing but desc_act is true (act-order needs each column's group)");
+        }
+        if (n % p != 0) {
+            throw malformed(module + ".qweight", "out_features " + n + " is not a multiple of " + p
+                    + ", so qzeros cannot be packed along N");
+        }
+        Tensor qzeros = part(module, ".qzeros");
+        requireInt32(qzeros, module + ".qzeros");
+        if (!qzeros.shape().equals(Shape.of(groups, n / p))) {
+            throw malformed(module + ".qzeros", "must be I32 [" + groups + ", " + n / p + "] (" + p + " zeros per word "
+                    + "at bits = " + bits + ") but is " + qzeros.shape());
         }
         Tensor codes = GptqPacking.unpackQweight(qweight, bits);
         Tensor zeros = GptqPacking.unpackQzeros(qzeros, bits, quantizationConfig.checkpointFormat().zeroOffset());
