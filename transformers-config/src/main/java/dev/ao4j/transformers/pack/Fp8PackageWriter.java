@@ -39,11 +39,13 @@ public final class Fp8PackageWriter implements ModelSink {
     private final List<Integer> blockSize;
     /** Modules whose 2-D weight stays in high precision, in source order. */
     private final Set<String> kept = new LinkedHashSet<>();
+    private final PackageCheck check;
 
-    private Fp8PackageWriter(PackageOutput output, ModelConfig config, List<Integer> blockSize) {
+    private Fp8PackageWriter(PackageOutput output, ModelConfig config, List<Integer> blockSize, PackageCheck check) {
         this.output = output;
         this.config = config;
         this.blockSize = blockSize;
+        this.check = check;
     }
 
     /**
@@ -55,8 +57,14 @@ public final class Fp8PackageWriter implements ModelSink {
      */
     public static Fp8PackageWriter create(Path sourceDir, ModelConfig config, Path out, long maxShardBytes,
                                           boolean replace) {
+        return create(sourceDir, config, out, maxShardBytes, replace, PackageCheck.NONE);
+    }
+
+    /** Like {@link #create(Path, ModelConfig, Path, long, boolean)}, running {@code check} before publishing. */
+    public static Fp8PackageWriter create(Path sourceDir, ModelConfig config, Path out, long maxShardBytes,
+                                          boolean replace, PackageCheck check) {
         return new Fp8PackageWriter(PackageOutput.create(sourceDir, out, maxShardBytes, replace), config,
-                FineGrainedFp8Config.BLOCK_128X128);
+                FineGrainedFp8Config.BLOCK_128X128, check);
     }
 
     @Override
@@ -89,7 +97,7 @@ public final class Fp8PackageWriter implements ModelSink {
         List<String> skip = new ArrayList<>(kept);
         if (!kept.contains(OUTPUT_EMBEDDING)) skip.add(OUTPUT_EMBEDDING);
         FineGrainedFp8Config q = new FineGrainedFp8Config("dynamic", blockSize, skip);
-        output.commit(Map.of("format", "pt"), config.with("quantization_config", q.toJson()), report);
+        output.commit(Map.of("format", "pt"), config.with("quantization_config", q.toJson()), report, check);
     }
 
     /** The published package directory. */
