@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "ao4j", mixinStandardHelpOptions = true, versionProvider = Ao4j.Version.class,
         description = "TorchAO-exact model quantization for the JVM.",
         subcommands = {QuantizeCommand.class, SparsifyCommand.class, InspectCommand.class, BenchCommand.class,
-                BenchPipelineCommand.class, CommandLine.HelpCommand.class})
+                BenchPipelineCommand.class, ValidateCommand.class, PullCommand.class, PushCommand.class, CommandLine.HelpCommand.class})
 public final class Ao4j {
 
     public static void main(String[] args) {
