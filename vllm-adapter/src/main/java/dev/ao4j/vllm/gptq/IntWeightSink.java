@@ -28,7 +28,7 @@ import tools.jackson.databind.node.ObjectNode;
  * (signed codes, f16 scales, groups {@code [1, G]}), are checked against the format's bits and group size, turned
  * into an {@link IntWeightLinear} and laid out by the format; plain tensors are stored as they come. At commit the
  * fused projections are checked (vLLM loads q/k/v and gate/up as one layer and refuses a mix of quantized and
- * unquantized shards), config.json gets the format's {@code quantization_config} and both {@code dtype} and
+ * unquantized shards), a tied model's stray {@code lm_head.weight} is left out, config.json gets the format's {@code quantization_config} and both {@code dtype} and
  * {@code torch_dtype}, and the package is published through {@link PackageOutput} after the optional
  * {@link PackageCheck}.
  */
@@ -37,6 +37,7 @@ public final class IntWeightSink implements ModelSink {
     private static final List<List<String>> FUSED = List.of(
             List.of("q_proj", "k_proj", "v_proj"), List.of("gate_proj", "up_proj"));
     private static final String WEIGHT_SUFFIX = ".weight";
+    private static final String TIED_OUTPUT_EMBEDDING = "lm_head.weight";
 
     /** How a format stores one quantized Linear: output tensor names (under the module) and tensors, in order. */
     @FunctionalInterface
@@ -74,8 +75,13 @@ public final class IntWeightSink implements ModelSink {
         this.check = check == null ? PackageCheck.NONE : check;
     }
 
+    /**
+     * Stores {@code tensor} as it is, except a stray {@code lm_head.weight} of a model with
+     * {@code tie_word_embeddings: true}: loaders re-tie it to the input embedding, and some (older SGLang) fail on it.
+     */
     @Override
     public void writePlain(String name, Tensor tensor) {
+        if (name.equals(TIED_OUTPUT_EMBEDDING) && config.tieWordEmbeddings()) return;
         if (name.endsWith(WEIGHT_SUFFIX) && tensor.shape().rank() == 2) kept.add(module(name));
         if (plainFloatDtype == null && tensor.dtype().isFloatingPoint()) plainFloatDtype = tensor.dtype();
         output.add(name, tensor, name, formatName);

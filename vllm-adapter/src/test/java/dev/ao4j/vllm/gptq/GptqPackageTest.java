@@ -201,6 +201,24 @@ class GptqPackageTest {
     }
 
     @Test
+    void tiedModelGetsNoLmHeadWeight() throws Exception {
+        Path model = tmp.resolve("tied");
+        Files.createDirectories(model);
+        try (Stream<Path> files = Files.list(tinyLlama())) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) Files.copy(f, model.resolve(f.getFileName()));
+        }
+        Path configFile = model.resolve("config.json");
+        dev.ao4j.transformers.ModelConfig.read(configFile).withTieWordEmbeddings(true).write(configFile);
+        Path out = tmp.resolve("pkg");
+        GptqPackager.write(model, out, GptqOptions.defaults());
+        try (GptqReader r = GptqReader.open(out)) {
+            assertFalse(r.plainNames().contains("lm_head.weight"));
+            assertTrue(r.plainNames().contains("model.embed_tokens.weight"));
+            assertTrue(r.config().tieWordEmbeddings());
+        }
+    }
+
+    @Test
     void refusesAnAlreadyQuantizedSourceAndUnsupportedOptions() {
         Path out = tmp.resolve("pkg");
         GptqPackager.write(tinyLlama(), out, GptqOptions.defaults());
