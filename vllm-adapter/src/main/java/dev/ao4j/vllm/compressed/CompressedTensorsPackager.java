@@ -111,8 +111,7 @@ public final class CompressedTensorsPackager {
                 Float amax = key == null ? null : groupAmax.get(key);
                 CompressedLinear q = quantizer.quantize(tensor, amax == null ? Float.NaN : amax);
                 double sqnr = options.measureError() ? Sqnr.db(tensor, q.dequantize(DType.F32)) : Double.NaN;
-                sink.writeLinear(name, q);
-                long outBytes = q.stored().values().stream().mapToLong(Tensor::byteSize).sum();
+                long outBytes = sink.writeLinear(name, q);
                 r = new TensorResult(name, info.dtype(), info.shape(), "compressed-tensors " + quantizer.scheme()
                         .format(), null, info.byteSize(), outBytes, sqnr, System.nanoTime() - t0);
             }

@@ -10,7 +10,6 @@ import dev.ao4j.safetensors.ShardedCheckpoint;
 import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.vllm.compressed.CompressedTensorsScheme.Preset;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -100,16 +99,14 @@ public final class CompressedTensorsReader implements AutoCloseable {
         for (String m : linears) {
             for (String suffix : suffixes(scheme())) parts.add(m + "." + suffix);
         }
-        List<String> out = new ArrayList<>();
         Set<String> quantizedWeights = new LinkedHashSet<>();
         for (String m : linears) quantizedWeights.add(m + ".weight");
+        Set<String> out = new LinkedHashSet<>();
         for (String name : checkpoint.names()) {
             if (quantizedWeights.contains(name) || !parts.contains(name)) out.add(name);
         }
-        for (String w : quantizedWeights) {
-            if (!out.contains(w)) out.add(w);
-        }
-        return out;
+        out.addAll(quantizedWeights);
+        return List.copyOf(out);
     }
 
     /**

@@ -102,10 +102,11 @@ public final class CompressedTensorsWriter implements ModelSink {
     /**
      * Stores {@code linear} in place of the Linear weight {@code name} ({@code <module>.weight}).
      *
+     * @return the tensor bytes written
      * @throws InvalidConfigException when {@code name} is not a {@code .weight} or {@code linear} does not belong
      *                                to this writer's scheme
      */
-    public void writeLinear(String name, CompressedLinear linear) {
+    public long writeLinear(String name, CompressedLinear linear) {
         if (!name.endsWith(WEIGHT_SUFFIX)) {
             throw new InvalidConfigException(FORMAT + " quantizes '<module>.weight' tensors but got '" + name + "'");
         }
@@ -114,9 +115,12 @@ public final class CompressedTensorsWriter implements ModelSink {
                     + linear.getClass().getSimpleName());
         }
         String module = module(name);
+        long bytes = 0;
         for (Map.Entry<String, Tensor> e : linear.stored().entrySet()) {
             output.add(module + "." + e.getKey(), e.getValue(), name, FORMAT);
+            bytes += e.getValue().byteSize();
         }
+        return bytes;
     }
 
     /** @throws UnsupportedFormatException always: torchao's numerics are not compressed-tensors' */
