@@ -187,7 +187,9 @@ public final class HubUploader {
             return new CommitInfo(client.modelInfo(repo, options.revision()).sha(), null, null, false);
         }
         uploadLfs(repo, changed.stream().filter(f -> f.lfs).toList(), options);
-        return postCommit(repo, changed, deletes, options);
+        CommitInfo done = postCommit(repo, changed, deletes, options);
+        changed.stream().filter(f -> !f.lfs).forEach(f -> options.listener().finished(f.path)); // sent inline
+        return done;
     }
 
     /** Asks the server, 256 files at a time, how each file goes up (spec §4.3). */
