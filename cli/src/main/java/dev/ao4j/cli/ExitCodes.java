@@ -4,6 +4,7 @@ import dev.ao4j.quant.Ao4jException;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.MalformedInputException;
 import dev.ao4j.quant.UnsupportedFormatException;
+import dev.ao4j.vllm.validate.PackageRejectedException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import picocli.CommandLine;
@@ -33,6 +34,7 @@ final class ExitCodes {
             case InvalidConfigException x -> USAGE;
             case MalformedInputException x -> BAD_INPUT;
             case UnsupportedFormatException x -> UNSUPPORTED;
+            case PackageRejectedException x -> UNSUPPORTED;
             case Ao4jException x -> BAD_INPUT;
             case IOException x -> IO;
             case UncheckedIOException x -> IO;

@@ -4,6 +4,7 @@ import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.config.QuantConfig;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.Kernel;
+import dev.ao4j.quant.pipeline.Backend;
 import dev.ao4j.quant.pipeline.ModelSink;
 import dev.ao4j.quant.pipeline.ModuleSelector;
 import dev.ao4j.quant.pipeline.QuantReport;
@@ -15,7 +16,11 @@ import dev.ao4j.quant.pipeline.WeightQuantizer;
 import dev.ao4j.quant.pipeline.WeightQuantizers;
 import dev.ao4j.quant.sparsity.Sparse24Quantizer;
 import dev.ao4j.quant.sparsity.TopkTies;
+import dev.ao4j.quant.pipeline.QuantListener;
 import dev.ao4j.safetensors.ShardedCheckpoint;
+import dev.ao4j.vllm.validate.Engine;
+import dev.ao4j.vllm.validate.GpuArch;
+import dev.ao4j.vllm.validate.Target;
 import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.transformers.pack.Fp8PackageWriter;
 import dev.ao4j.transformers.pack.TorchAoPackageWriter;
@@ -41,7 +46,10 @@ import picocli.CommandLine.Spec;
                 "  ao4j quantize MODEL --recipe 8da4w-32 --modules-to-not-convert mlp.down_proj --out DIR",
                 "  ao4j quantize MODEL --recipe fp8-block128 --format fp8 --out DIR   (DeepSeek-style, no torchao)",
                 "  ao4j quantize MODEL-sparse24 --recipe int4wo-128 --out DIR   (after ao4j sparsify: 2:4 + int4)",
-                "  ao4j quantize MODEL --recipe sparse24+int4wo-128 --out DIR   (the same in one pass)"})
+                "  ao4j quantize MODEL --recipe sparse24+int4wo-128 --out DIR   (the same in one pass)",
+                "  ao4j quantize MODEL --target vllm --scheme w4a16 --tp 2 --out DIR   (compressed-tensors, Marlin)",
+                "  ao4j quantize MODEL --target sglang --format fp8 --scheme fp8-block --out DIR",
+                "  ao4j quantize MODEL --target vllm --format gptq --group-size 64 --gpu sm80 --out DIR"})
 final class QuantizeCommand implements Callable<Integer> {
 
     @Spec
@@ -52,16 +60,42 @@ final class QuantizeCommand implements Callable<Integer> {
                     + "Default: the bundled " + ModelDirs.DEFAULT_MODEL + ".")
     Path model;
 
-    @Option(names = "--recipe", required = true, paramLabel = "RECIPE",
-            description = "int4wo-<g>, int4wo-<g>-plain, int8wo, int8dq, 8da4w-<g>, fp8wo, fp8dq-row, fp8dq-tensor, "
-                    + "fp8-block128, mxfp8, mxfp4, nvfp4")
+    @Option(names = "--recipe", paramLabel = "RECIPE",
+            description = "For --target transformers (required there): int4wo-<g>, int4wo-<g>-plain, int8wo, int8dq, "
+                    + "8da4w-<g>, fp8wo, fp8dq-row, fp8dq-tensor, fp8-block128, mxfp8, mxfp4, nvfp4, sparse24+<recipe>")
     String recipe;
 
-    @Option(names = "--format", paramLabel = "torchao|fp8", defaultValue = "torchao",
-            description = "Package format: torchao (transformers + torchao, every recipe) or fp8 (transformers' "
-                    + "FineGrainedFP8, quant_method \"fp8\", loads without torchao; recipe fp8-block128 only). "
-                    + "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--target", paramLabel = "transformers|vllm|sglang", defaultValue = "transformers",
+            description = "Who loads the package: transformers (torchao or fp8 format, --recipe), or the vLLM / SGLang "
+                    + "serving engines (--format/--scheme; the package is validated for the engine, --tp and --gpu, "
+                    + "before it is published, and carries serve.sh). Default: ${DEFAULT-VALUE}.")
+    String target;
+
+    @Option(names = "--format", paramLabel = "FORMAT",
+            description = "transformers: torchao (default; every recipe) or fp8 (FineGrainedFP8, recipe fp8-block128). "
+                    + "vllm/sglang: compressed-tensors (default), gptq, awq or fp8.")
     String format;
+
+    @Option(names = "--scheme", paramLabel = "SCHEME",
+            description = "vllm/sglang: w4a16 (default), w8a16, w8a8, fp8, fp8-dynamic, fp8-block, nvfp4a16, mxfp4a16 "
+                    + "(compressed-tensors); w4a16|w8a16 (gptq); w4a16 (awq); fp8-block (fp8).")
+    String scheme;
+
+    @Option(names = "--group-size", paramLabel = "G",
+            description = "vllm/sglang integer weight-only schemes: 32, 64, 128 (default) or -1 (one scale per row).")
+    Integer groupSize;
+
+    @Option(names = "--asym", description = "vllm/sglang integer weight-only schemes: asymmetric weights (a zero "
+            + "point per group; compressed-tensors W4A16/W8A16 on vLLM only). AWQ is always asymmetric.")
+    boolean asym;
+
+    @Option(names = "--tp", paramLabel = "N", defaultValue = "1",
+            description = "vllm/sglang: tensor-parallel size the package must load with (default: ${DEFAULT-VALUE}).")
+    int tensorParallel;
+
+    @Option(names = "--gpu", paramLabel = "SM", defaultValue = "sm90",
+            description = "vllm/sglang: GPU generation to load on: sm80, sm89, sm90, sm100 (default: ${DEFAULT-VALUE}).")
+    String gpu;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output package directory. Default: <model>-<recipe>.")
     Path out;
@@ -76,6 +110,12 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--division", paramLabel = "cuda|cpu", defaultValue = "cuda",
             description = "Which device's scalar-division rounding to reproduce (default: ${DEFAULT-VALUE}).")
     String division;
+
+    @Option(names = "--device", paramLabel = "auto|cpu|cuda", defaultValue = "auto",
+            description = "Where weights are quantized: cuda (GPU kernels, same bits), cpu, or auto (the GPU when a "
+                    + "CUDA driver and device are there; default: ${DEFAULT-VALUE}). Falls back to the CPU with one "
+                    + "log line saying why.")
+    String device;
 
     @Option(names = "--kernel", paramLabel = "vector|reference", defaultValue = "vector",
             description = "CPU kernels: Vector API or the plain reference loops (bit-identical; default: ${DEFAULT-VALUE}).")
@@ -100,9 +140,19 @@ final class QuantizeCommand implements Callable<Integer> {
     public Integer call() {
         Path modelDir = ModelDirs.orDefault(model);
         ModelConfig config = ModelDirs.unquantizedConfig(modelDir, "");
+        String targetName = target.toLowerCase(Locale.ROOT);
+        if (!targetName.equals("transformers")) return serving(modelDir, Engine.parse(targetName));
+        if (recipe == null) {
+            throw new InvalidConfigException("--recipe is required for --target transformers; known recipes: "
+                    + String.join(", ", Recipes.NAMES));
+        }
+        refuseServingOption("--scheme", scheme != null);
+        refuseServingOption("--group-size", groupSize != null);
+        refuseServingOption("--asym", asym);
         QuantConfig quantConfig = Recipes.config(recipe);
         boolean fp8Format = fp8Format(recipe);
-        WeightQuantizer quantizer = WeightQuantizers.forConfig(quantConfig, ModelDirs.divMode(division), kernelChoice());
+        WeightQuantizer quantizer = WeightQuantizers.forConfig(quantConfig, ModelDirs.divMode(division), kernelChoice(),
+                Backend.parse(device));
         if (Recipes.isSparse24(recipe)) {
             quantizer = new Sparse24Quantizer(quantizer, TopkTies.of(ModelDirs.divMode(division)));
         }
@@ -119,10 +169,38 @@ final class QuantizeCommand implements Callable<Integer> {
         try (ShardedCheckpoint source = ShardedCheckpoint.open(modelDir);
              ModelSink sink = fp8Format ? Fp8PackageWriter.create(modelDir, config, outDir, shardBytes, force)
                      : TorchAoPackageWriter.create(modelDir, config, hfConfig, outDir, shardBytes, force)) {
-            report = Quantizer.quantize(source, r, sink, quiet ? dev.ao4j.quant.pipeline.QuantListener.NONE
+            report = Quantizer.quantize(source, r, sink, quiet ? QuantListener.NONE
                     : new ProgressListener(err, System.console() != null));
         }
         printSummary(spec.commandLine().getOut(), report, outDir);
+        return 0;
+    }
+
+    private static void refuseServingOption(String option, boolean given) {
+        if (given) {
+            throw new InvalidConfigException(option + " applies to --target vllm|sglang; for transformers the recipe "
+                    + "sets the scheme (e.g. --recipe int4wo-64)");
+        }
+    }
+
+    /** {@code --target vllm|sglang}: the serving package, validated for the engine, with its serve.sh. */
+    private int serving(Path modelDir, Engine engine) {
+        if (recipe != null) {
+            throw new InvalidConfigException("--recipe applies to --target transformers; for " + engine.displayName()
+                    + " choose --format " + String.join("|", ServingPackaging.FORMATS) + " and --scheme");
+        }
+        Target t = new Target(engine, tensorParallel, GpuArch.parse(gpu));
+        String label = (format == null ? "compressed-tensors" : format) + (scheme == null ? "" : "-" + scheme);
+        Path outDir = out != null ? out : Path.of(modelDir.toAbsolutePath().normalize().getFileName() + "-" + label);
+        PrintWriter err = spec.commandLine().getErr();
+        ServingPackaging.Result result = ServingPackaging.write(modelDir, outDir, new ServingPackaging.Request(t,
+                format, scheme, groupSize, asym, List.copyOf(modulesToNotConvert), ModelDirs.divMode(division),
+                Sizes.parse(maxShardSize, "--max-shard-size"), force, !noErrorReport,
+                quiet ? QuantListener.NONE : new ProgressListener(err, System.console() != null)));
+        PrintWriter o = spec.commandLine().getOut();
+        printSummary(o, result.report(), outDir);
+        o.printf(Locale.ROOT, "%s, validated for %s%n", result.description(), t);
+        o.printf(Locale.ROOT, "serve: %s   (or %s/serve.sh)%n", result.launch().shellLine(), outDir);
         return 0;
     }
 
@@ -132,7 +210,7 @@ final class QuantizeCommand implements Callable<Integer> {
      */
     private boolean fp8Format(String recipe) {
         boolean blockwise = Recipes.FP8_BLOCK128.equals(recipe);
-        return switch (format.toLowerCase(Locale.ROOT)) {
+        return switch (format == null ? "torchao" : format.toLowerCase(Locale.ROOT)) {
             case "torchao" -> {
                 if (blockwise) {
                     // torchao's safetensors loader rebuilds only allow-listed classes, and PerBlock (the activation

@@ -2,6 +2,7 @@ package dev.ao4j.vllm.compressed;
 
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.pipeline.FusedGroups;
 import dev.ao4j.quant.pipeline.ModuleSelector;
 import dev.ao4j.quant.pipeline.QuantListener;
 import dev.ao4j.quant.pipeline.QuantReport;

@@ -1,5 +1,6 @@
 package dev.ao4j.vllm.compressed;
 
+import dev.ao4j.quant.pipeline.FusedGroups;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
