@@ -1,8 +1,12 @@
 package dev.ao4j.cli;
 
+import dev.ao4j.hub.HubClient;
+import dev.ao4j.hub.HubConfig;
 import java.io.PrintWriter;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 
 /** The {@code ao4j} command line: quantize, sparsify, inspect and benchmark models. */
 @Command(name = "ao4j", mixinStandardHelpOptions = true, versionProvider = Ao4j.Version.class,
@@ -10,6 +14,12 @@ import picocli.CommandLine.Command;
         subcommands = {QuantizeCommand.class, SparsifyCommand.class, InspectCommand.class, BenchCommand.class,
                 BenchPipelineCommand.class, ValidateCommand.class, PullCommand.class, PushCommand.class, CommandLine.HelpCommand.class})
 public final class Ao4j {
+    /** The environment the Hub settings come from (HF_ENDPOINT, HF_TOKEN, HF_HOME, ...). */
+    private final Map<String, String> env;
+
+    private Ao4j(Map<String, String> env) {
+        this.env = Map.copyOf(env);
+    }
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -17,12 +27,17 @@ public final class Ao4j {
 
     /** Runs the CLI and returns its exit code (tests call this; only {@link #main} exits). */
     public static int run(String... args) {
-        return execute(new CommandLine(new Ao4j()), args);
+        return execute(new CommandLine(new Ao4j(System.getenv())), args);
     }
 
     /** Like {@link #run(String...)}, with the command's output and error streams given (tests capture them). */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cli = new CommandLine(new Ao4j());
+        return run(out, err, System.getenv(), args);
+    }
+
+    /** Like {@link #run(PrintWriter, PrintWriter, String...)} with the Hub settings read from {@code env}. */
+    public static int run(PrintWriter out, PrintWriter err, Map<String, String> env, String... args) {
+        CommandLine cli = new CommandLine(new Ao4j(env));
         cli.setOut(out);
         cli.setErr(err);
         return execute(cli, args);
@@ -31,6 +46,12 @@ public final class Ao4j {
     private static int execute(CommandLine cli, String... args) {
         cli.setExecutionExceptionHandler(ExitCodes::handle);
         return cli.execute(args);
+    }
+
+    /** A Hub client configured from the environment {@code spec}'s command line was started with. */
+    static HubClient hubClient(CommandSpec spec) {
+        Ao4j root = (Ao4j) spec.root().userObject();
+        return HubClient.builder().config(HubConfig.fromEnvironment(root.env)).build();
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -1,5 +1,6 @@
 package dev.ao4j.cli;
 
+import dev.ao4j.hub.HubException;
 import dev.ao4j.quant.Ao4jException;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.MalformedInputException;
@@ -35,11 +36,19 @@ final class ExitCodes {
             case MalformedInputException x -> BAD_INPUT;
             case UnsupportedFormatException x -> UNSUPPORTED;
             case PackageRejectedException x -> UNSUPPORTED;
+            case HubException x when causedByIo(x) -> IO; // Hub unreachable, cache unwritable
             case Ao4jException x -> BAD_INPUT;
             case IOException x -> IO;
             case UncheckedIOException x -> IO;
             case IllegalArgumentException x -> USAGE;
             default -> INTERNAL;
         };
+    }
+
+    private static boolean causedByIo(Throwable e) {
+        for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof IOException || c instanceof UncheckedIOException) return true;
+        }
+        return false;
     }
 }

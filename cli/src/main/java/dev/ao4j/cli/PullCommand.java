@@ -45,7 +45,7 @@ final class PullCommand implements Callable<Integer> {
     public Integer call() {
         if (workers < 1) throw new IllegalArgumentException("--workers must be at least 1 but was " + workers);
         ConsoleProgress progress = new ConsoleProgress(spec.commandLine().getErr(), System.console() != null, "downloaded");
-        try (HubClient client = HubClient.builder().build()) {
+        try (HubClient client = Ao4j.hubClient(spec)) {
             SnapshotOptions options = SnapshotOptions.defaults().withPatterns(include, exclude).withWorkers(workers)
                     .withLocalDir(localDir).withListener(progress);
             Path dir = client.snapshotDownload(repo, revision, options);

@@ -58,28 +58,46 @@ final class PushCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (!Files.isDirectory(dir)) throw new InvalidConfigException("no such folder", Where.file(dir));
-        if (workers < 1) throw new IllegalArgumentException("--workers must be at least 1 but was " + workers);
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
-        ConsoleProgress progress = new ConsoleProgress(err, System.console() != null, "uploaded");
-        try (HubClient client = HubClient.builder().build()) {
-            if (!Files.exists(dir.resolve(ModelCard.FILE_NAME)) && Files.isRegularFile(dir.resolve("ao4j_report.json"))) {
-                Map<String, Object> baseCard = baseModel == null ? Map.of() : client.modelInfo(baseModel, "main").cardData();
-                ModelCard.forQuantized(baseModel, baseCard, dir).writeIfAbsent(dir);
-                err.println("wrote " + dir.resolve(ModelCard.FILE_NAME));
-            }
-            HubUploader uploader = new HubUploader(client);
-            uploader.createRepo(repo, isPrivate, true);
-            String summary = message != null ? message : "Upload " + dir.toAbsolutePath().normalize().getFileName() + " with ao4j";
-            CommitInfo c = uploader.uploadFolder(dir, repo, UploadOptions.of(summary).withRevision(revision)
-                    .withCreatePr(createPr).withWorkers(workers).withListener(progress));
-            progress.close();
-            if (!c.committed()) {
-                out.println("nothing to commit: " + repo + " already has these files at " + c.commitOid());
-            } else {
-                out.println(c.pullRequestUrl() != null ? c.pullRequestUrl() : c.commitUrl() != null ? c.commitUrl() : c.commitOid());
-            }
+        try (HubClient client = Ao4j.hubClient(spec)) {
+            push(client, dir, repo, new Settings(baseModel, isPrivate, createPr, message, revision, workers),
+                    spec.commandLine().getOut(), spec.commandLine().getErr());
             return 0;
         }
+    }
+
+    /** How a folder is pushed (see the options of {@code ao4j push}). */
+    record Settings(String baseModel, boolean isPrivate, boolean createPr, String message, String revision,
+                    int workers) {
+        Settings {
+            if (workers < 1) throw new IllegalArgumentException("--workers must be at least 1 but was " + workers);
+        }
+    }
+
+    /**
+     * Creates {@code repo} if missing, writes a model card into {@code dir} when it has none but has an ao4j report,
+     * uploads the folder in one commit and prints the commit (or pull request) URL on {@code out}.
+     */
+    static CommitInfo push(HubClient client, Path dir, String repo, Settings s, PrintWriter out, PrintWriter err) {
+        ConsoleProgress progress = new ConsoleProgress(err, System.console() != null, "uploaded");
+        if (!Files.exists(dir.resolve(ModelCard.FILE_NAME)) && Files.isRegularFile(dir.resolve("ao4j_report.json"))) {
+            Map<String, Object> baseCard = s.baseModel() == null ? Map.of()
+                    : client.modelInfo(s.baseModel(), "main").cardData();
+            ModelCard.forQuantized(s.baseModel(), baseCard, dir).writeIfAbsent(dir);
+            err.println("wrote " + dir.resolve(ModelCard.FILE_NAME));
+        }
+        HubUploader uploader = new HubUploader(client);
+        uploader.createRepo(repo, s.isPrivate(), true);
+        String summary = s.message() != null ? s.message()
+                : "Upload " + dir.toAbsolutePath().normalize().getFileName() + " with ao4j";
+        CommitInfo c = uploader.uploadFolder(dir, repo, UploadOptions.of(summary).withRevision(s.revision())
+                .withCreatePr(s.createPr()).withWorkers(s.workers()).withListener(progress));
+        progress.close();
+        if (!c.committed()) {
+            out.println("nothing to commit: " + repo + " already has these files at " + c.commitOid());
+        } else {
+            out.println(c.pullRequestUrl() != null ? c.pullRequestUrl() : c.commitUrl() != null ? c.commitUrl()
+                    : c.commitOid());
+        }
+        return c;
     }
 }

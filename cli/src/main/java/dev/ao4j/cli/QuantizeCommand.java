@@ -55,10 +55,20 @@ final class QuantizeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL_DIR",
-            description = "Model directory (config.json + model.safetensors or a sharded index). "
+    @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
+            description = "Model directory (config.json + model.safetensors or a sharded index), or a Hugging Face Hub "
+                    + "repository id (org/name), fetched into the shared Hugging Face cache. "
                     + "Default: the bundled " + ModelDirs.DEFAULT_MODEL + ".")
     Path model;
+
+    @Option(names = "--revision", paramLabel = "REV", defaultValue = "main",
+            description = "Branch, tag or commit of a Hub MODEL (default: ${DEFAULT-VALUE}).")
+    String revision;
+
+    @Option(names = "--push", paramLabel = "REPO",
+            description = "Upload the finished package to this Hub repository (created if missing), with a model card "
+                    + "naming a Hub MODEL as its base model.")
+    String push;
 
     @Option(names = "--recipe", paramLabel = "RECIPE",
             description = "For --target transformers (required there): int4wo-<g>, int4wo-<g>-plain, int8wo, int8dq, "
@@ -138,10 +148,14 @@ final class QuantizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path modelDir = ModelDirs.orDefault(model);
+        Path modelDir = ModelDirs.orDownload(model, revision, spec);
         ModelConfig config = ModelDirs.unquantizedConfig(modelDir, "");
         String targetName = target.toLowerCase(Locale.ROOT);
-        if (!targetName.equals("transformers")) return serving(modelDir, Engine.parse(targetName));
+        if (!targetName.equals("transformers")) {
+            Engine engine = Engine.parse(targetName);
+            return pushIfAsked(serving(modelDir, engine, outDir(modelDir,
+                    (format == null ? "compressed-tensors" : format) + (scheme == null ? "" : "-" + scheme))));
+        }
         if (recipe == null) {
             throw new InvalidConfigException("--recipe is required for --target transformers; known recipes: "
                     + String.join(", ", Recipes.NAMES));
@@ -162,7 +176,7 @@ final class QuantizeCommand implements Callable<Integer> {
         TorchAoQuantizationConfig hfConfig = fp8Format ? null : TorchAoQuantizationConfig.of(quantConfig)
                 .withModulesToNotConvert(modulesToNotConvert.isEmpty() ? null : List.copyOf(modulesToNotConvert))
                 .withBareEnumFields(Recipes.bareEnumFields(quantConfig));
-        Path outDir = out != null ? out : Path.of(modelDir.toAbsolutePath().normalize().getFileName() + "-" + recipe);
+        Path outDir = outDir(modelDir, recipe);
         long shardBytes = Sizes.parse(maxShardSize, "--max-shard-size");
         PrintWriter err = spec.commandLine().getErr();
         QuantReport report;
@@ -173,6 +187,25 @@ final class QuantizeCommand implements Callable<Integer> {
                     : new ProgressListener(err, System.console() != null));
         }
         printSummary(spec.commandLine().getOut(), report, outDir);
+        return pushIfAsked(outDir);
+    }
+
+    /** {@code --out}, or {@code <model name>-<label>} in the working directory. */
+    private Path outDir(Path modelDir, String label) {
+        if (out != null) return out;
+        String repo = ModelDirs.repoIdOf(model);
+        String name = repo != null ? repo.substring(repo.indexOf('/') + 1)
+                : modelDir.toAbsolutePath().normalize().getFileName().toString();
+        return Path.of(name + "-" + label);
+    }
+
+    /** {@code --push REPO}: the published package goes to the Hub, its card naming a Hub MODEL as the base. */
+    private int pushIfAsked(Path outDir) {
+        if (push == null) return 0;
+        try (var client = Ao4j.hubClient(spec)) {
+            PushCommand.push(client, outDir, push, new PushCommand.Settings(ModelDirs.repoIdOf(model), false, false,
+                    null, "main", 5), spec.commandLine().getOut(), spec.commandLine().getErr());
+        }
         return 0;
     }
 
@@ -184,14 +217,12 @@ final class QuantizeCommand implements Callable<Integer> {
     }
 
     /** {@code --target vllm|sglang}: the serving package, validated for the engine, with its serve.sh. */
-    private int serving(Path modelDir, Engine engine) {
+    private Path serving(Path modelDir, Engine engine, Path outDir) {
         if (recipe != null) {
             throw new InvalidConfigException("--recipe applies to --target transformers; for " + engine.displayName()
                     + " choose --format " + String.join("|", ServingPackaging.FORMATS) + " and --scheme");
         }
         Target t = new Target(engine, tensorParallel, GpuArch.parse(gpu));
-        String label = (format == null ? "compressed-tensors" : format) + (scheme == null ? "" : "-" + scheme);
-        Path outDir = out != null ? out : Path.of(modelDir.toAbsolutePath().normalize().getFileName() + "-" + label);
         PrintWriter err = spec.commandLine().getErr();
         ServingPackaging.Result result = ServingPackaging.write(modelDir, outDir, new ServingPackaging.Request(t,
                 format, scheme, groupSize, asym, List.copyOf(modulesToNotConvert), ModelDirs.divMode(division),
@@ -201,7 +232,7 @@ final class QuantizeCommand implements Callable<Integer> {
         printSummary(o, result.report(), outDir);
         o.printf(Locale.ROOT, "%s, validated for %s%n", result.description(), t);
         o.printf(Locale.ROOT, "serve: %s   (or %s/serve.sh)%n", result.launch().shellLine(), outDir);
-        return 0;
+        return outDir;
     }
 
     /**
