@@ -16,6 +16,9 @@ import dev.ao4j.safetensors.ShardedCheckpoint;
 import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.transformers.pack.TorchAoPackageWriter;
 import dev.ao4j.transformers.torchao.TorchAoQuantizationConfig;
+import dev.ao4j.vllm.validate.Engine;
+import dev.ao4j.vllm.validate.GpuArch;
+import dev.ao4j.vllm.validate.Target;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -45,8 +48,14 @@ final class BenchPipelineCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "DIR", description = "Quantize this model instead of a synthetic one.")
     Path model;
 
-    @Option(names = "--recipe", paramLabel = "RECIPE", description = "Recipes (default: int8wo, int4wo-128, fp8dq-row).")
+    @Option(names = "--recipe", paramLabel = "RECIPE",
+            description = "Recipes (default, when no --serving is given either: int8wo, int4wo-128, fp8dq-row).")
     List<String> recipes = new ArrayList<>();
+
+    @Option(names = "--serving", paramLabel = "FORMAT:SCHEME",
+            description = "vLLM packages, validated as ao4j quantize --target vllm does (tp 1, sm90), e.g. "
+                    + "compressed-tensors:w4a16, gptq:w4a16, awq:w4a16, fp8:fp8-block. Repeatable.")
+    List<String> serving = new ArrayList<>();
 
     @Option(names = "--hidden", defaultValue = "4096") int hidden;
     @Option(names = "--intermediate", defaultValue = "14336") int intermediate;
@@ -85,7 +94,8 @@ final class BenchPipelineCommand implements Callable<Integer> {
                     Runtime.getRuntime().availableProcessors());
             out.println("| recipe | model | seconds | GB/s of input | peak anon RSS | peak / largest tensor |");
             out.println("|---|---:|---:|---:|---:|---:|");
-            for (String recipe : recipes.isEmpty() ? List.of("int8wo", "int4wo-128", "fp8dq-row") : recipes) {
+            boolean defaults = recipes.isEmpty() && serving.isEmpty();
+            for (String recipe : defaults ? List.of("int8wo", "int4wo-128", "fp8dq-row") : recipes) {
                 QuantConfig qc = Recipes.config(recipe);
                 Recipe r = new Recipe(recipe, qc, ModuleSelector.defaults(),
                         WeightQuantizers.forConfig(qc, DivMode.CUDA_RECIPROCAL, Kernel.VECTOR), false, null);
@@ -97,17 +107,34 @@ final class BenchPipelineCommand implements Callable<Integer> {
                              TorchAoQuantizationConfig.of(qc), outDir, 5_000_000_000L, true)) {
                     report = Quantizer.quantize(ck, r, sink, peak);
                 }
-                double s = report.nanos() / 1e9;
-                out.printf(Locale.ROOT, "| %s | %s | %.2f | %.3f | %s | %.2f |%n", recipe,
-                        Sizes.human(report.inputBytes()), s, report.inputBytes() / 1e9 / s, Sizes.human(peak.max),
-                        (double) peak.max / largest);
-                out.flush();
+                printRow(out, recipe, report, peak, largest);
+                deleteTree(outDir);
+            }
+            for (String spec : serving) {
+                String[] fs = spec.split(":", 2);
+                if (fs.length != 2) {
+                    throw new InvalidConfigException("--serving takes FORMAT:SCHEME, e.g. gptq:w4a16, but was '" + spec
+                            + "'");
+                }
+                Path outDir = work.resolve("out-" + fs[0] + "-" + fs[1]);
+                PeakAnon peak = new PeakAnon();
+                QuantReport report = ServingPackaging.write(source, outDir, new ServingPackaging.Request(
+                        new Target(Engine.VLLM, 1, GpuArch.SM90), fs[0], fs[1], null, false, List.of(),
+                        DivMode.CUDA_RECIPROCAL, 5_000_000_000L, true, false, peak)).report();
+                printRow(out, spec, report, peak, largest);
                 deleteTree(outDir);
             }
         } finally {
             if (temporary) deleteTree(work);
         }
         return 0;
+    }
+
+    private static void printRow(PrintWriter out, String what, QuantReport report, PeakAnon peak, long largest) {
+        double s = report.nanos() / 1e9;
+        out.printf(Locale.ROOT, "| %s | %s | %.2f | %.3f | %s | %.2f |%n", what, Sizes.human(report.inputBytes()), s,
+                report.inputBytes() / 1e9 / s, Sizes.human(peak.max), (double) peak.max / largest);
+        out.flush();
     }
 
     /** Samples RssAnon from /proc/self/status (Linux) after every tensor. */
