@@ -115,14 +115,14 @@ final class CudaDevice implements CudaRunner {
         long chunkRows = Math.max(align, CHUNK_BYTES / rowBytes / align * align);
         chunkRows = Math.min(chunkRows, (plan.rows() + align - 1) / align * align);
         for (Slot s : slots) s.ensure(plan, chunkRows, rowBytes);
-        List<Plan.Chunk> pending = new ArrayList<>(List.of(null, null));
+        Plan.Chunk[] pending = new Plan.Chunk[2];
         int i = 0;
         for (long r0 = 0; r0 < plan.rows(); r0 += chunkRows, i++) {
             int k = i % 2;
             Slot s = slots[k];
-            if (pending.get(k) != null) {
+            if (pending[k] != null) {
                 cuStreamSynchronize(streams[k]);
-                scatter(plan, pending.get(k), s);
+                scatter(plan, pending[k], s);
             }
             Plan.Chunk c = plan.chunk(r0, Math.min(chunkRows, plan.rows() - r0));
             long inBytes = c.inputRows() * rowBytes;
@@ -133,13 +133,13 @@ final class CudaDevice implements CudaRunner {
                 long bytes = plan.outputs().get(o).chunkBytes(c.rows());
                 cuMemcpyDtoHAsync(s.hostOutPtr.get(o), s.devOut.get(o), bytes, streams[k]);
             }
-            pending.set(k, c);
+            pending[k] = c;
         }
         for (int k = 0; k < 2; k++) {
             int slot = (i + k) % 2; // oldest first
-            if (pending.get(slot) != null) {
+            if (pending[slot] != null) {
                 cuStreamSynchronize(streams[slot]);
-                scatter(plan, pending.get(slot), slots[slot]);
+                scatter(plan, pending[slot], slots[slot]);
             }
         }
     }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# GPU checks and benchmarks of the CUDA backend on a GPU host without a JDK.
+#
+#   here (with a JDK):   tools/gpu/run.sh pack            # builds the CLI jar, packs it + a Java 25 runtime in .device/
+#   copy the tree (with .device/) to the GPU host, then:
+#                        tools/gpu/run.sh check OUT        # kernels vs CPU reference + kernel throughput -> OUT/*.json
+#                        tools/gpu/run.sh e2e OUT [LAYERS] # synthetic Llama-3-8B-shaped model: int4/fp8 on the GPU vs
+#                                                          # the CPU and vs plain read+write of the same bytes
+# Builds on ../shared/tools/device-java (the runtime packer) when present.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cmd=${1:-help}
+java() { bash "$top/.device/java" -XX:+UseParallelGC "$@"; }
+export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296
+case "$cmd" in
+pack)
+  packer=${DEVICE_JAVA:-$top/../shared/tools/device-java}
+  . "$top/tools/find-jdk.sh"; ao4j_find_jdk || exit 3; export JAVA_HOME="$AO4J_JAVA_HOME" DEVICE_JDK="$AO4J_JAVA_HOME"
+  (cd "$top" && MAVEN_OPTS=--sun-misc-unsafe-memory-access=allow ./mvnw -q -B -o install -DskipTests \
+     -pl shared-quant,transformers-config,cli)
+  (cd "$top" && bash "$packer" pack cli/target/ao4j.jar)
+  ;;
+check)
+  out=${2:?output dir}; mkdir -p "$out"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$out/gpu.csv" || true
+  java -cp "$top/.device/lib/ao4j.jar" dev.ao4j.quant.cuda.CudaSelfCheck --bench-gib "${BENCH_GIB:-1}" \
+    --out "$out/cuda-selfcheck.json" > /dev/null
+  ;;
+e2e)
+  out=${2:?output dir}; layers=${3:-32}; work=${WORK:-/tmp/ao4j-e2e}; mkdir -p "$out"
+  rm -rf "$work"; mkdir -p "$work"
+  log="$out/e2e.txt"
+  # CPU pipeline timings (and the synthetic checkpoint, kept in $work/synthetic)
+  java -jar "$top/.device/lib/ao4j.jar" bench-pipeline --layers "$layers" --work-dir "$work" \
+    --recipe int4wo-128 --recipe fp8dq-row > "$log"
+  src="$work/synthetic"
+  bytes=$(du -sb "$src" | cut -f1)
+  echo "# source $bytes bytes, $(nproc) cpus" >> "$log"
+  t() { local s=$(date +%s%N); "$@"; local e=$(date +%s%N); printf '%d.%02d\n' $(( (e - s) / 1000000000 )) $(( (e - s) / 10000000 % 100 )); }
+  sec=$(t bash -c "cat $src/*.safetensors > /dev/null"); echo "read only: $sec s" >> "$log"
+  sec=$(t bash -c "cp -r $src $work/copy && sync"); echo "read+write (cp -r): $sec s" >> "$log"; rm -rf "$work/copy"
+  quantize() {
+    java -jar "$top/.device/lib/ao4j.jar" quantize "$src" --recipe "$1" --device "$2" --out "$work/q-$1-$2" \
+      --no-error-report --quiet --force >> "$out/e2e-stderr.txt" 2>&1
+  }
+  for r in int4wo-128 fp8dq-row; do
+    for d in cuda cpu; do
+      sec=$(t quantize "$r" "$d")
+      echo "quantize $r --device $d: $sec s ($(du -sb "$work/q-$r-$d" | cut -f1) bytes out)" >> "$log"
+    done
+    if cmp -s <(cd "$work/q-$r-cuda" && cat *.safetensors) <(cd "$work/q-$r-cpu" && cat *.safetensors); then
+      echo "$r: cuda and cpu packages byte-identical" >> "$log"
+    else
+      echo "$r: cuda and cpu packages DIFFER" >> "$log"
+    fi
+    rm -rf "$work/q-$r-cuda" "$work/q-$r-cpu"
+  done
+  cat "$log"
+  ;;
+*)
+  sed -n '2,10p' "$0"; exit 0 ;;
+esac
