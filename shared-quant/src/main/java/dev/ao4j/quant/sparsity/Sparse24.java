@@ -4,6 +4,7 @@ import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.ComputeDtypes;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.numerics.TorchOps;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
@@ -14,18 +15,23 @@ import dev.ao4j.quant.tensor.Tensor;
  * of four consecutive elements along K loses the two with the smallest score {@code W·W}, computed and rounded in
  * the weight's dtype (so distinct small weights can tie, and overflowing squares tie at +Inf). Ties are broken as
  * {@link TopkTies} describes. A NaN score counts as the largest, so NaN weights are kept.
+ *
+ * <p>The loops here are the specification ({@link Kernel#REFERENCE}); {@link Kernel#VECTOR} runs
+ * {@link Sparse24Vector}, which gives the same bytes.
  */
 public final class Sparse24 {
     private Sparse24() {}
 
-    /** The keep mask (BOOL, shape of {@code w}, 1 = kept) of 2:4 magnitude pruning. */
+    /** The keep mask (BOOL, shape of {@code w}, 1 = kept) of 2:4 magnitude pruning, by the reference loop. */
     public static Tensor magnitudeMask(Tensor w, TopkTies ties) {
-        ComputeDtypes.require("2:4 pruning input", w.dtype());
+        return magnitudeMask(w, ties, Kernel.REFERENCE);
+    }
+
+    /** The keep mask (BOOL, shape of {@code w}, 1 = kept) of 2:4 magnitude pruning, computed by {@code kernel}. */
+    public static Tensor magnitudeMask(Tensor w, TopkTies ties, Kernel kernel) {
+        requirePrunable(w);
+        if (kernel == Kernel.VECTOR) return Sparse24Vector.magnitudeMask(w, ties);
         Shape shape = w.shape();
-        if (shape.rank() != 2 || shape.cols() % 4 != 0) {
-            throw new InvalidConfigException("2:4 pruning needs a 2-D weight with K divisible by 4 but the shape is "
-                    + shape);
-        }
         Tensor mask = Tensor.allocate(DType.BOOL, shape);
         float[] score = new float[4];
         for (long g = 0; g < w.numel() / 4; g++) {
@@ -39,8 +45,18 @@ public final class Sparse24 {
         return mask;
     }
 
-    /** {@code w · mask} in w's dtype: pruned entries become ±0 (the weight's sign), NaN stays NaN. */
+    /**
+     * {@code w · mask} in w's dtype, by the reference loop: pruned entries become ±0 (the weight's sign), NaN stays
+     * NaN.
+     */
     public static Tensor prune(Tensor w, TopkTies ties) {
+        return prune(w, ties, Kernel.REFERENCE);
+    }
+
+    /** {@code w · mask} in w's dtype as {@link #prune(Tensor, TopkTies)} defines it, computed by {@code kernel}. */
+    public static Tensor prune(Tensor w, TopkTies ties, Kernel kernel) {
+        requirePrunable(w);
+        if (kernel == Kernel.VECTOR) return Sparse24Vector.prune(w, ties);
         Tensor mask = magnitudeMask(w, ties);
         Tensor out = Tensor.allocate(w.dtype(), w.shape());
         for (long i = 0; i < w.numel(); i++) {
@@ -49,13 +65,22 @@ public final class Sparse24 {
         return out;
     }
 
+    private static void requirePrunable(Tensor w) {
+        ComputeDtypes.require("2:4 pruning input", w.dtype());
+        Shape shape = w.shape();
+        if (shape.rank() != 2 || shape.cols() % 4 != 0) {
+            throw new InvalidConfigException("2:4 pruning needs a 2-D weight with K divisible by 4 but the shape is "
+                    + shape);
+        }
+    }
+
     /** torch's smallest-first order: a number is below NaN, otherwise {@code <}. */
     private static boolean less(float a, float b) {
         return (!Float.isNaN(a) && Float.isNaN(b)) || a < b;
     }
 
     /** Bit i set for the two positions CUDA zeroes: stable ascending order, first two. */
-    private static int smallestTwoCuda(float[] s) {
+    static int smallestTwoCuda(float[] s) {
         int zeroed = 0;
         for (int n = 0; n < 2; n++) {
             int best = -1;
@@ -72,7 +97,7 @@ public final class Sparse24 {
      * positions {0, 1, 2, 3} ordered by score, followed step by step (four elements exceed its small-range
      * threshold of three, so one partition round runs before the final insertion sort).
      */
-    private static int smallestTwoCpu(float[] s) {
+    static int smallestTwoCpu(float[] s) {
         int[] q = {0, 1, 2, 3};
         int first = 0;
         int last = 4;
