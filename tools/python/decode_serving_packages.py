@@ -195,6 +195,8 @@ def main():
     ap.add_argument('--base', required=True)
     ap.add_argument('--out')
     ap.add_argument('--device', default='cuda')
+    ap.add_argument('--byte-tokens', action='store_true',
+                    help='token ids = the text\'s bytes (models without a tokenizer, e.g. the golden tiny Llama)')
     ap.add_argument('packages', nargs='+')
     a = ap.parse_args()
     if a.sqnr_only:
@@ -211,10 +213,10 @@ def main():
         ap.error('--text is required unless --sqnr-only')
     import transformers
     text = open(a.text, encoding='utf-8').read()
-    tok = transformers.AutoTokenizer.from_pretrained(a.base)
     base = transformers.AutoModelForCausalLM.from_pretrained(a.base, dtype=torch.bfloat16).to(a.device).eval()
     base_sd = {k: v.detach().cpu() for k, v in base.state_dict().items()}
-    ids = tok(text, add_special_tokens=False)['input_ids']
+    ids = list(text.encode('utf-8')) if a.byte_tokens else \
+        transformers.AutoTokenizer.from_pretrained(a.base)(text, add_special_tokens=False)['input_ids']
     window = base.config.max_position_embeddings
 
     def score(model):
