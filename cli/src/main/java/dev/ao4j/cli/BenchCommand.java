@@ -9,6 +9,9 @@ import dev.ao4j.quant.pipeline.Recipes;
 import dev.ao4j.quant.pipeline.WeightQuantizer;
 import dev.ao4j.quant.pipeline.WeightQuantizers;
 import dev.ao4j.quant.qtensor.QuantizedTensor;
+import dev.ao4j.quant.sparsity.Sparse24;
+import dev.ao4j.quant.sparsity.Sparse24Quantizer;
+import dev.ao4j.quant.sparsity.TopkTies;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
 import java.io.PrintWriter;
@@ -18,6 +21,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -26,10 +30,15 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Quantize throughput per recipe (GB/s of bf16 input), reference loops vs Vector API kernels, "
                 + "measured in this process on a synthetic N(0, 0.05^2) bf16 weight.", ""},
-        footer = {"", "Example:", "  ao4j bench --rows 4096 --cols 4096 --recipe int8wo --recipe int4wo-128"})
+        footer = {"", "Recipe 'sparse24' times 2:4 magnitude pruning alone (Sparse24.prune, CUDA tie rule); "
+                + "sparse24+<recipe> prunes and quantizes.", "", "Example:",
+                "  ao4j bench --rows 4096 --cols 4096 --recipe int8wo --recipe int4wo-128"})
 final class BenchCommand implements Callable<Integer> {
     static final List<String> DEFAULT_RECIPES = List.of("int4wo-128", "int4wo-128-plain", "int8wo", "int8dq",
-            "8da4w-32", "fp8wo", "fp8dq-row", "fp8dq-tensor", "fp8-block128", "mxfp8", "mxfp4", "nvfp4");
+            "8da4w-32", "fp8wo", "fp8dq-row", "fp8dq-tensor", "fp8-block128", "mxfp8", "mxfp4", "nvfp4", "sparse24");
+
+    /** The bench-only entry that times 2:4 pruning by itself (the pruning step of sparse24+<recipe>). */
+    static final String SPARSE24 = "sparse24";
 
     @Spec
     CommandSpec spec;
@@ -61,15 +70,23 @@ final class BenchCommand implements Callable<Integer> {
         // (e.g. in-features not a multiple of the group size) is a usage error, not a row of meaningless numbers
         List<Candidate> candidates = new ArrayList<>();
         for (String recipe : recipes.isEmpty() ? DEFAULT_RECIPES : recipes) {
+            if (recipe.equals(SPARSE24)) {
+                if (cols % 4 != 0) {
+                    throw new InvalidConfigException("recipe 'sparse24' needs --cols divisible by 4 but it is " + cols);
+                }
+                candidates.add(new Candidate(recipe, w -> pruneOnly(w, Kernel.REFERENCE),
+                        w -> pruneOnly(w, Kernel.VECTOR)));
+                continue;
+            }
             QuantConfig config = Recipes.config(recipe);
-            WeightQuantizer ref = WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.REFERENCE);
+            WeightQuantizer ref = quantizer(recipe, config, Kernel.REFERENCE);
             String skip = ref.skipReason(shape, DType.BF16);
             if (skip != null) {
                 throw new InvalidConfigException("recipe '" + recipe + "' would not quantize a bf16 weight " + shape
                         + ": " + skip);
             }
-            candidates.add(new Candidate(recipe, ref,
-                    WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.VECTOR)));
+            WeightQuantizer vec = quantizer(recipe, config, Kernel.VECTOR);
+            candidates.add(new Candidate(recipe, w -> consume(ref.quantize(w)), w -> consume(vec.quantize(w))));
         }
         Tensor w = randomBf16(rows, cols, 42);
         double gb = w.byteSize() / 1e9;
@@ -88,18 +105,28 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** One recipe's two kernel variants, timed on the same weight. */
-    private record Candidate(String recipe, WeightQuantizer reference, WeightQuantizer vector) {}
+    private record Candidate(String recipe, Consumer<Tensor> reference, Consumer<Tensor> vector) {}
+
+    /** The recipe's quantizer; sparse24+<recipe> prunes with the same kernel before quantizing. */
+    private static WeightQuantizer quantizer(String recipe, QuantConfig config, Kernel kernel) {
+        WeightQuantizer q = WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, kernel);
+        return Recipes.isSparse24(recipe) ? new Sparse24Quantizer(q, TopkTies.CUDA_LOWEST_INDEX, kernel) : q;
+    }
+
+    private static void pruneOnly(Tensor w, Kernel kernel) {
+        sink += Sparse24.prune(w, TopkTies.CUDA_LOWEST_INDEX, kernel).getByte(0);
+    }
 
     private static void requireAtLeast(int value, int min, String option) {
         if (value < min) throw new InvalidConfigException(option + " must be at least " + min + " but was " + value);
     }
 
-    private double medianSeconds(WeightQuantizer q, Tensor w) {
-        for (int i = 0; i < warmup; i++) consume(q.quantize(w));
+    private double medianSeconds(Consumer<Tensor> run, Tensor w) {
+        for (int i = 0; i < warmup; i++) run.accept(w);
         double[] t = new double[runs];
         for (int i = 0; i < runs; i++) {
             long t0 = System.nanoTime();
-            consume(q.quantize(w));
+            run.accept(w);
             t[i] = (System.nanoTime() - t0) / 1e9;
         }
         Arrays.sort(t);

@@ -1,6 +1,7 @@
 package dev.ao4j.quant.sparsity;
 
 import dev.ao4j.quant.numerics.ComputeDtypes;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.pipeline.ModuleSelector;
 import dev.ao4j.quant.pipeline.Sqnr;
 import dev.ao4j.quant.tensor.Shape;
@@ -20,12 +21,19 @@ import java.util.function.BiConsumer;
 public final class Sparsifier {
     private Sparsifier() {}
 
-    /**
-     * Prunes {@code source} into {@code sink} (name, tensor; the tensor may be a view of the source) in source order.
-     * Nothing is committed here: the caller finishes its sink with the returned report.
-     */
+    /** {@link #sparsify24(ShardedCheckpoint, ModuleSelector, TopkTies, Kernel, BiConsumer)} with the vector kernel. */
     public static SparsifyReport sparsify24(ShardedCheckpoint source, ModuleSelector selector, TopkTies ties,
                                             BiConsumer<String, Tensor> sink) {
+        return sparsify24(source, selector, ties, Kernel.VECTOR, sink);
+    }
+
+    /**
+     * Prunes {@code source} into {@code sink} (name, tensor; the tensor may be a view of the source) in source order,
+     * with {@code kernel} (both give the same bits). Nothing is committed here: the caller finishes its sink with
+     * the returned report.
+     */
+    public static SparsifyReport sparsify24(ShardedCheckpoint source, ModuleSelector selector, TopkTies ties,
+                                            Kernel kernel, BiConsumer<String, Tensor> sink) {
         long start = System.nanoTime();
         List<SparsifyReport.Entry> results = new ArrayList<>();
         for (String name : source.names()) {
@@ -38,7 +46,7 @@ public final class Sparsifier {
                         info.byteSize()));
                 continue;
             }
-            Tensor pruned = Sparse24.prune(stored, ties);
+            Tensor pruned = Sparse24.prune(stored, ties, kernel);
             long zeros = 0;
             for (long i = 0; i < pruned.numel(); i++) {
                 if (pruned.getFloat(i) == 0f) zeros++;
