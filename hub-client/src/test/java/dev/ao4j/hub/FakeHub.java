@@ -135,6 +135,32 @@ public final class FakeHub implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Creates {@code repo} holding {@code files} in one commit with the given id on {@code main} (replacing the repo
+     * if it exists), so that two runs (or this hub and another implementation) agree on the commit; files matching
+     * the LFS patterns or larger than {@link #lfsThreshold} are stored as LFS objects.
+     */
+    public void seed(String repo, String commit, Map<String, byte[]> files) throws IOException {
+        if (!commit.matches("[0-9a-f]{40}")) throw new IllegalArgumentException("commit must be 40 hex: " + commit);
+        Map<String, Entry> entries = new TreeMap<>();
+        for (var f : files.entrySet()) {
+            byte[] bytes = f.getValue();
+            if (DEFAULT_LFS.matcher(f.getKey()).matches() || bytes.length > lfsThreshold) {
+                String oid = HexFormat.of().formatHex(digest("SHA-256", bytes));
+                Path tmp = store.resolve(oid + ".tmp" + ids.incrementAndGet());
+                Files.write(tmp, bytes);
+                Files.move(tmp, store.resolve(oid), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                entries.put(f.getKey(), new Entry(null, oid, bytes.length, null));
+            } else {
+                entries.put(f.getKey(), regular(bytes));
+            }
+        }
+        Repo r = new Repo();
+        r.commits.put(commit, entries);
+        r.refs.put("main", commit);
+        repos.put(repo, r);
+    }
+
     public boolean isLfs(String repo, String branch, String path) {
         return repos.get(repo).commits.get(head(repo, branch)).get(path).lfs();
     }
