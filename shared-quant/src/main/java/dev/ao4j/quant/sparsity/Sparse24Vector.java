@@ -45,8 +45,10 @@ final class Sparse24Vector {
     private static final int NAN_KEY = 0x7F800001;
     private static final float F16_TO_F32_SCALE = 0x1p112f;
 
-    /** Lane i of ROTATE[r] reads lane {@code (i & ~3) | ((i + r) & 3)}: r places further round its group of four. */
-    private static final VectorShuffle<Integer>[] ROTATE = rotations();
+    /** Lane i of ROTATE_r reads lane {@code (i & ~3) | ((i + r) & 3)}: r places further round its group of four. */
+    private static final VectorShuffle<Integer> ROTATE_1 = rotation(1);
+    private static final VectorShuffle<Integer> ROTATE_2 = rotation(2);
+    private static final VectorShuffle<Integer> ROTATE_3 = rotation(3);
 
     /** Zeroed positions (bit i = position i) by the comparison pattern, per tie rule; see {@link #patternIndex}. */
     private static final byte[] CUDA_TABLE = table(TopkTies.CUDA_LOWEST_INDEX);
@@ -91,81 +93,26 @@ final class Sparse24Vector {
         return 4 * (r - 1) + i;
     }
 
-    /** The flat tensor is a sequence of groups of four (K % 4 == 0, so no group spans two rows). */
+    /**
+     * The flat tensor is a sequence of groups of four (K % 4 == 0, so no group spans two rows). One straight-line
+     * loop per dtype, so that C2 keeps every vector in registers (vectors merged across branches get boxed).
+     */
     private static void run(Tensor w, TopkTies ties, Tensor mask, Tensor out) {
         byte[] table = ties == TopkTies.CPU_INTROSELECT ? CPU_TABLE : CUDA_TABLE;
-        DType dt = w.dtype();
-        MemorySegment src = w.data();
         long n = w.numel();
-        long i = 0;
-        if (LANES % 4 == 0) {
-            for (long bound = n - n % LANES; i < bound; i += LANES) {
-                IntVector single = null;  // f32: the stored bits, for the output
-                ShortVector half = null;  // bf16/f16: the stored bits, for the output
-                VectorMask<Integer> nan;
-                VectorMask<Integer> nonFinite;
-                FloatVector x;
-                if (dt == DType.F32) {
-                    single = IntVector.fromMemorySegment(INTS, src, i * 4, ByteOrder.LITTLE_ENDIAN);
-                    IntVector abs = single.and(0x7FFFFFFF);
-                    nan = abs.compare(VectorOperators.GT, 0x7F800000);
-                    nonFinite = abs.compare(VectorOperators.GE, 0x7F800000);
-                    x = single.reinterpretAsFloats();
-                } else {
-                    half = ShortVector.fromMemorySegment(SHORTS, src, i * 2, ByteOrder.LITTLE_ENDIAN);
-                    IntVector h = (IntVector) half.convertShape(VectorOperators.S2I, INTS, 0);
-                    if (dt == DType.BF16) {
-                        IntVector bits = h.lanewise(VectorOperators.LSHL, 16);
-                        IntVector abs = bits.and(0x7FFFFFFF);
-                        nan = abs.compare(VectorOperators.GT, 0x7F800000);
-                        nonFinite = abs.compare(VectorOperators.GE, 0x7F800000);
-                        x = bits.reinterpretAsFloats();
-                    } else {
-                        // |x| for finite f16: its exponent and fraction moved into f32 position give |x| * 2^-112
-                        // exactly, subnormals included; Inf/NaN lanes are replaced below
-                        IntVector abs = h.and(0x7FFF);
-                        nan = abs.compare(VectorOperators.GT, 0x7C00);
-                        nonFinite = abs.compare(VectorOperators.GE, 0x7C00);
-                        x = abs.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(F16_TO_F32_SCALE);
-                        x = x.blend(Float.POSITIVE_INFINITY, nonFinite.cast(FLOATS));
-                    }
-                }
-                IntVector key = VectorRounding.round(dt, x.mul(x)).reinterpretAsInts().blend(NAN_KEY, nan);
-                long lt1 = key.compare(VectorOperators.LT, key.rearrange(ROTATE[1])).toLong();
-                long lt2 = key.compare(VectorOperators.LT, key.rearrange(ROTATE[2])).toLong();
-                long lt3 = key.compare(VectorOperators.LT, key.rearrange(ROTATE[3])).toLong();
-                long zeroed = 0;
-                for (int g = 0; g < LANES; g += 4) {
-                    int index = (int) ((lt1 >>> g) & 0xF | ((lt2 >>> g) & 0xF) << 4 | ((lt3 >>> g) & 0xF) << 8);
-                    zeroed |= (long) table[index] << g;
-                }
-                if (mask != null) {
-                    ByteVector.broadcast(BYTES, (byte) 1).blend((byte) 0, VectorMask.fromLong(BYTES, zeroed))
-                            .intoMemorySegment(mask.data(), i, ByteOrder.LITTLE_ENDIAN);
-                }
-                if (out != null) {
-                    if (half != null) {
-                        half.blend(half.and((short) 0x8000), VectorMask.fromLong(SHORTS, zeroed))
-                                .intoMemorySegment(out.data(), i * 2, ByteOrder.LITTLE_ENDIAN);
-                    } else {
-                        single.blend(single.and(0x80000000), VectorMask.fromLong(INTS, zeroed))
-                                .intoMemorySegment(out.data(), i * 4, ByteOrder.LITTLE_ENDIAN);
-                    }
-                    long special = nonFinite.toLong();
-                    while (special != 0) {
-                        int lane = Long.numberOfTrailingZeros(special);
-                        special &= special - 1;
-                        writeReference(w, out, i + lane, (zeroed >>> lane & 1) == 0);
-                    }
-                }
-            }
+        long end = LANES % 4 == 0 ? n - n % LANES : 0;
+        switch (w.dtype()) {
+            case BF16 -> bf16(w, table, mask, out, end);
+            case F16 -> f16(w, table, mask, out, end);
+            case F32 -> f32(w, table, mask, out, end);
+            default -> throw new IllegalStateException("unchecked dtype " + w.dtype());
         }
         // the ragged tail (a multiple of four elements shorter than a vector): the reference, group by group
         float[] score = new float[4];
-        for (; i < n; i += 4) {
+        for (long i = end; i < n; i += 4) {
             for (int j = 0; j < 4; j++) {
                 float v = w.getFloat(i + j);
-                score[j] = TorchOps.mul(v, v, dt);
+                score[j] = TorchOps.mul(v, v, w.dtype());
             }
             int zeroed = ties == TopkTies.CPU_INTROSELECT ? Sparse24.smallestTwoCpu(score) : Sparse24.smallestTwoCuda(score);
             for (int j = 0; j < 4; j++) {
@@ -176,18 +123,97 @@ final class Sparse24Vector {
         }
     }
 
+    private static void bf16(Tensor w, byte[] table, Tensor mask, Tensor out, long end) {
+        MemorySegment src = w.data();
+        for (long i = 0; i < end; i += LANES) {
+            ShortVector raw = ShortVector.fromMemorySegment(SHORTS, src, i * 2, ByteOrder.LITTLE_ENDIAN);
+            IntVector abs = ((IntVector) raw.convertShape(VectorOperators.S2I, INTS, 0))
+                    .lanewise(VectorOperators.LSHL, 16).and(0x7FFFFFFF);
+            FloatVector x = abs.reinterpretAsFloats();
+            IntVector key = VectorRounding.bf16(x.mul(x)).reinterpretAsInts()
+                    .blend(NAN_KEY, abs.compare(VectorOperators.GT, 0x7F800000));
+            long zeroed = zeroed(key, table);
+            if (mask != null) writeMask(mask, i, zeroed);
+            if (out != null) {
+                raw.blend(raw.and((short) 0x8000), VectorMask.fromLong(SHORTS, zeroed))
+                        .intoMemorySegment(out.data(), i * 2, ByteOrder.LITTLE_ENDIAN);
+                fixNonFinite(w, out, i, zeroed, abs.compare(VectorOperators.GE, 0x7F800000).toLong());
+            }
+        }
+    }
+
+    private static void f16(Tensor w, byte[] table, Tensor mask, Tensor out, long end) {
+        MemorySegment src = w.data();
+        for (long i = 0; i < end; i += LANES) {
+            ShortVector raw = ShortVector.fromMemorySegment(SHORTS, src, i * 2, ByteOrder.LITTLE_ENDIAN);
+            IntVector abs = ((IntVector) raw.convertShape(VectorOperators.S2I, INTS, 0)).and(0x7FFF);
+            VectorMask<Integer> nonFinite = abs.compare(VectorOperators.GE, 0x7C00);
+            // |x| for finite f16: exponent and fraction moved into f32 position are |x| * 2^-112 exactly, subnormals
+            // included; Inf and NaN lanes square to +Inf here and NaN lanes get their key below
+            FloatVector x = abs.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(F16_TO_F32_SCALE)
+                    .blend(Float.POSITIVE_INFINITY, nonFinite.cast(FLOATS));
+            IntVector key = VectorRounding.f16(x.mul(x)).reinterpretAsInts()
+                    .blend(NAN_KEY, abs.compare(VectorOperators.GT, 0x7C00));
+            long zeroed = zeroed(key, table);
+            if (mask != null) writeMask(mask, i, zeroed);
+            if (out != null) {
+                raw.blend(raw.and((short) 0x8000), VectorMask.fromLong(SHORTS, zeroed))
+                        .intoMemorySegment(out.data(), i * 2, ByteOrder.LITTLE_ENDIAN);
+                fixNonFinite(w, out, i, zeroed, nonFinite.toLong());
+            }
+        }
+    }
+
+    private static void f32(Tensor w, byte[] table, Tensor mask, Tensor out, long end) {
+        MemorySegment src = w.data();
+        for (long i = 0; i < end; i += LANES) {
+            IntVector raw = IntVector.fromMemorySegment(INTS, src, i * 4, ByteOrder.LITTLE_ENDIAN);
+            IntVector abs = raw.and(0x7FFFFFFF);
+            FloatVector x = raw.reinterpretAsFloats();
+            IntVector key = x.mul(x).reinterpretAsInts().blend(NAN_KEY, abs.compare(VectorOperators.GT, 0x7F800000));
+            long zeroed = zeroed(key, table);
+            if (mask != null) writeMask(mask, i, zeroed);
+            if (out != null) {
+                raw.blend(raw.and(0x80000000), VectorMask.fromLong(INTS, zeroed))
+                        .intoMemorySegment(out.data(), i * 4, ByteOrder.LITTLE_ENDIAN);
+                fixNonFinite(w, out, i, zeroed, abs.compare(VectorOperators.GE, 0x7F800000).toLong());
+            }
+        }
+    }
+
+    /** Bit l set for each lane l that is zeroed, from the lanes' score keys. */
+    private static long zeroed(IntVector key, byte[] table) {
+        long lt1 = key.compare(VectorOperators.LT, key.rearrange(ROTATE_1)).toLong();
+        long lt2 = key.compare(VectorOperators.LT, key.rearrange(ROTATE_2)).toLong();
+        long lt3 = key.compare(VectorOperators.LT, key.rearrange(ROTATE_3)).toLong();
+        long zeroed = 0;
+        for (int g = 0; g < LANES; g += 4) {
+            int index = (int) ((lt1 >>> g) & 0xF | ((lt2 >>> g) & 0xF) << 4 | ((lt3 >>> g) & 0xF) << 8);
+            zeroed |= (long) table[index] << g;
+        }
+        return zeroed;
+    }
+
+    private static void writeMask(Tensor mask, long i, long zeroed) {
+        ByteVector.broadcast(BYTES, (byte) 1).blend((byte) 0, VectorMask.fromLong(BYTES, zeroed))
+                .intoMemorySegment(mask.data(), i, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Rewrites the Inf and NaN lanes (bits of {@code nonFinite}) of the vector at {@code i} the reference's way. */
+    private static void fixNonFinite(Tensor w, Tensor out, long i, long zeroed, long nonFinite) {
+        while (nonFinite != 0) {
+            int lane = Long.numberOfTrailingZeros(nonFinite);
+            nonFinite &= nonFinite - 1;
+            writeReference(w, out, i + lane, (zeroed >>> lane & 1) == 0);
+        }
+    }
+
     /** Element {@code e} of the pruned tensor exactly as {@link Sparse24#prune} writes it: {@code w · mask}. */
     private static void writeReference(Tensor w, Tensor out, long e, boolean keep) {
         out.setFloat(e, TorchOps.mul(w.getFloat(e), keep ? 1 : 0, w.dtype()));
     }
 
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Integer>[] rotations() {
-        VectorShuffle<Integer>[] s = new VectorShuffle[4];
-        for (int r = 0; r < 4; r++) {
-            int rot = r;
-            s[r] = VectorShuffle.fromOp(INTS, i -> (i & ~3) | ((i + rot) & 3));
-        }
-        return s;
+    private static VectorShuffle<Integer> rotation(int r) {
+        return VectorShuffle.fromOp(INTS, i -> (i & ~3) | ((i + r) & 3));
     }
 }
