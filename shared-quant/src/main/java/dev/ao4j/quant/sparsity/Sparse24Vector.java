@@ -50,7 +50,7 @@ final class Sparse24Vector {
     private static final VectorShuffle<Integer> ROTATE_2 = rotation(2);
     private static final VectorShuffle<Integer> ROTATE_3 = rotation(3);
 
-    /** Zeroed positions (bit i = position i) by the comparison pattern, per tie rule; see {@link #patternIndex}. */
+    /** Zeroed positions (bit i = position i) by the comparison pattern, per tie rule; see {@link #patternBit}. */
     private static final byte[] CUDA_TABLE = table(TopkTies.CUDA_LOWEST_INDEX);
     private static final byte[] CPU_TABLE = table(TopkTies.CPU_INTROSELECT);
 
@@ -66,7 +66,7 @@ final class Sparse24Vector {
         return out;
     }
 
-    /** The table of {@code ties}, for tests: entry = zeroed positions, or -1 for a pattern no group can produce. */
+    /** The table of {@code ties} (also read by tests): zeroed positions, or -1 for a pattern no group can produce. */
     static byte[] table(TopkTies ties) {
         byte[] t = new byte[1 << 12];
         Arrays.fill(t, (byte) -1);
@@ -94,8 +94,8 @@ final class Sparse24Vector {
     }
 
     /**
-     * The flat tensor is a sequence of groups of four (K % 4 == 0, so no group spans two rows). One straight-line
-     * loop per dtype, so that C2 keeps every vector in registers (vectors merged across branches get boxed).
+     * The flat tensor is a sequence of groups of four (K % 4 == 0, so no group spans two rows). One loop per dtype,
+     * none with a dtype branch inside.
      */
     private static void run(Tensor w, TopkTies ties, Tensor mask, Tensor out) {
         byte[] table = ties == TopkTies.CPU_INTROSELECT ? CPU_TABLE : CUDA_TABLE;
