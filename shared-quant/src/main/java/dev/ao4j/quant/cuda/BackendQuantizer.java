@@ -8,6 +8,11 @@ import dev.ao4j.quant.config.Int4WeightOnlyConfig;
 import dev.ao4j.quant.config.Int8DynamicActivationInt8WeightConfig;
 import dev.ao4j.quant.config.Int8WeightOnlyConfig;
 import dev.ao4j.quant.config.KernelPreference;
+import dev.ao4j.quant.config.MXDynamicActivationMXWeightConfig;
+import dev.ao4j.quant.config.NVFP4WeightOnlyConfig;
+import dev.ao4j.quant.mx.MxElement;
+import dev.ao4j.quant.qtensor.MXTensor;
+import dev.ao4j.quant.qtensor.NVFP4Tensor;
 import dev.ao4j.quant.config.QuantConfig;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.float8.Float8Quantizer;
@@ -157,8 +162,22 @@ public final class BackendQuantizer implements WeightQuantizer {
                             new Float8Tensor.ActivationQuant(c.activationDtype(), c.granularity().getFirst(), null,
                                     toFloat(c.activationValueLb()), toFloat(c.activationValueUb()),
                                     c.kernelPreference()));
+            case MXDynamicActivationMXWeightConfig c -> mx(c);
+            case NVFP4WeightOnlyConfig c -> new Kernels(
+                    (g, w) -> NVFP4Tensor.of(CudaKernels.nvfp4(g, w, c.useDynamicPerTensorScale()), false),
+                    (s, d) -> d == DType.BF16 && CudaKernels.nvfp4Fits(s));
             default -> null;
         };
+    }
+
+    /** Mirrors WeightQuantizers' MX handler: blocks of 32, swizzled scales, activation kwargs = weight format. */
+    private static Kernels mx(MXDynamicActivationMXWeightConfig c) {
+        MxElement elem = MXDynamicActivationMXWeightConfig.element(c.weightDtype());
+        MXTensor.ActivationQuant act = new MXTensor.ActivationQuant(
+                MXDynamicActivationMXWeightConfig.element(c.activationDtype()), c.blockSize(), c.scalingMode(),
+                c.kernelPreference(), true);
+        return new Kernels((g, w) -> MXTensor.of(CudaKernels.mx(g, w, elem, c.scalingMode()), c.kernelPreference(),
+                act), (s, d) -> d == DType.BF16 && CudaKernels.mxFits(s, elem));
     }
 
     private static Kernels int8(Granularity g, Int8Tensor.ActivationQuant act, boolean reduceRange) {

@@ -51,7 +51,8 @@ final class CudaDevice implements CudaRunner {
     private CudaDevice(CUcontext context, String name, CUmodule module) {
         this.context = context;
         this.name = name;
-        for (String k : List.of("int8_sym", "int4_tinygemm", "int4_mslk", "fp8_amax", "fp8_quant")) {
+        for (String k : List.of("int8_sym", "int4_tinygemm", "int4_mslk", "fp8_amax", "fp8_quant", "fp8_tile", "mx_quant",
+                "nvfp4_quant")) {
             CUfunction f = new CUfunction();
             cuModuleGetFunction(f, module, k);
             functions.put(k, f);
@@ -149,7 +150,15 @@ final class CudaDevice implements CudaRunner {
         for (int j = 0; j < scratch.size(); j++) {
             cuMemsetD8Async(s.scratch.get(j), (byte) 0, scratch.get(j), stream);
         }
+        zeroOutputs(plan, c.rows(), s.devOut, stream);
         for (Plan.Launch l : plan.launches().apply(c)) launch(l, s.devIn, s.devOut, s.scratch, stream);
+    }
+
+    private static void zeroOutputs(Plan plan, long rows, List<CUdeviceptr> out, CUstream stream) {
+        for (int o = 0; o < plan.outputs().size(); o++) {
+            Plan.Output po = plan.outputs().get(o);
+            if (po.zeroed()) cuMemsetD8Async(out.get(o), (byte) 0, po.chunkBytes(rows), stream);
+        }
     }
 
     private void launch(Plan.Launch l, CUdeviceptr in, List<CUdeviceptr> out, List<CUdeviceptr> scratch,
@@ -178,8 +187,8 @@ final class CudaDevice implements CudaRunner {
             MemorySegment dst = out.target().data();
             if (out.columnGroups() == 0) {
                 long r0 = c.rowFrom() / out.perBlockOfRows();
-                long bytes = out.chunkBytes(c.rows());
-                MemorySegment.copy(host, 0, dst, r0 * out.bytesPerRow(), bytes);
+                long bytes = Math.min(out.chunkBytes(c.rows()), dst.byteSize() - r0 * out.bytesPerRow());
+                if (bytes > 0) MemorySegment.copy(host, 0, dst, r0 * out.bytesPerRow(), bytes);
             } else {
                 long band = c.rows() * out.bytesPerRow();
                 long full = plan.rows() * out.bytesPerRow();
@@ -210,6 +219,7 @@ final class CudaDevice implements CudaRunner {
             for (int r = -1; r < reps; r++) {
                 cuEventRecord(a, streams[0]);
                 for (int j = 0; j < scratch.size(); j++) cuMemsetD8Async(scratch.get(j), (byte) 0, scratchBytes.get(j), streams[0]);
+                zeroOutputs(plan, plan.rows(), outs, streams[0]);
                 for (Plan.Launch l : plan.launches().apply(all)) launch(l, in, outs, scratch, streams[0]);
                 cuEventRecord(b, streams[0]);
                 cuEventSynchronize(b);

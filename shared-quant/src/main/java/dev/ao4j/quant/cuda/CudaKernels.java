@@ -6,6 +6,12 @@ import dev.ao4j.quant.config.Granularity;
 import dev.ao4j.quant.dtype.Bf16;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.float8.Float8Quantizer;
+import dev.ao4j.quant.mx.MxElement;
+import dev.ao4j.quant.mx.MxQuantizer;
+import dev.ao4j.quant.mx.MxTensor;
+import dev.ao4j.quant.mx.ScaleSwizzle;
+import dev.ao4j.quant.mx.ScalingMode;
+import dev.ao4j.quant.nvfp4.Nvfp4Tensor;
 import dev.ao4j.quant.numerics.BlockLayout;
 import dev.ao4j.quant.qtensor.Int4Tensor;
 import dev.ao4j.quant.qtensor.Int4TilePackedTo4dTensor;
@@ -151,12 +157,20 @@ final class CudaKernels {
     /** The [br, bc] block of a float8 granularity on a [N, K] weight for the GPU, or null. */
     static long[] fp8Block(Shape shape, Granularity granularity) {
         if (shape.rank() != 2) return null;
-        Shape b = BlockLayout.blockSizeFor(shape, granularity);
+        Shape b;
+        try {
+            b = BlockLayout.blockSizeFor(shape, granularity);
+        } catch (dev.ao4j.quant.InvalidConfigException e) {
+            return null; // the CPU quantizer reports it (skipReason); the GPU just does not cover it
+        }
         long br = b.dim(0);
         long bc = b.dim(1);
         if (bc % 8 != 0 || shape.dim(0) % br != 0 || shape.dim(1) % bc != 0) return null;
         return new long[] {br, bc};
     }
+
+    /** Chunks a 256-thread block keeps in registers (MAXC in quant.cu) times its threads. */
+    static final long TILE_CHUNKS = 8L * THREADS;
 
     static Plan fp8Plan(Tensor w, long br, long bc, DType fp8, Tensor q, Tensor scale) {
         long n = w.shape().dim(0);
@@ -166,8 +180,17 @@ final class CudaKernels {
         float fmax = Float8Quantizer.maxValue(fp8);
         float c = (float) (1.0 / fmax);
         int e5m2 = fp8 == DType.F8_E5M2 ? 1 : 0;
-        return new Plan(w, n, n, br,
-                List.of(Plan.Output.rows(q, k), new Plan.Output(scale, 4 * segsPerRow, 0, br)),
+        List<Plan.Output> outputs = List.of(Plan.Output.rows(q, k), new Plan.Output(scale, 4 * segsPerRow, 0, br));
+        if (br > 1 && br * bc / 8 <= TILE_CHUNKS) {
+            // blocks (e.g. 128x128): one CUDA block per scale block reads it once
+            return new Plan(w, n, n, br, outputs, rows -> List.of(),
+                    ch -> List.of(new Plan.Launch("fp8_tile", ch.rows() / br * segsPerRow, List.of(
+                            new Plan.Arg.In(), new Plan.Arg.I64(ch.rows()), new Plan.Arg.I64(k),
+                            new Plan.Arg.I32((int) br), new Plan.Arg.I32((int) bc), new Plan.Arg.F32(c),
+                            new Plan.Arg.F32(fmax), new Plan.Arg.I32(e5m2), new Plan.Arg.Out(0),
+                            new Plan.Arg.Out(1)))));
+        }
+        return new Plan(w, n, n, br, outputs,
                 rows -> br == 1 ? List.of() : List.of(4 * (rows / br) * segsPerRow),
                 ch -> {
                     List<Plan.Arg> common = List.of(new Plan.Arg.In(), new Plan.Arg.I64(ch.rows()),
@@ -193,6 +216,114 @@ final class CudaKernels {
         Tensor scale = Tensor.allocate(DType.F32, new BlockLayout(w.shape(), blockSize).grid());
         gpu.run(fp8Plan(w, b[0], b[1], fp8, q, scale));
         return new Float8Quantizer.Float8Data(q, scale, blockSize);
+    }
+
+    // ---- MX and NVFP4 (scales in the swizzled 128x4-tile layout, written by the kernels) ----
+
+    /** Rows of one swizzled scale tile: chunks start on tile rows so that a chunk's scales are one slab. */
+    static final long SWIZZLE_ROWS = 128;
+
+    /** Whether a weight fits mx_quant: 2-D, K a multiple of 32, fp8 or fp4 elements. */
+    static boolean mxFits(Shape shape, MxElement elem) {
+        return shape.rank() == 2 && shape.dim(1) % MxQuantizer.BLOCK_SIZE == 0
+                && (elem == MxElement.FP8_E4M3 || elem == MxElement.FP8_E5M2 || elem == MxElement.FP4_E2M1);
+    }
+
+    /** Element id, mantissa bits and target_max_pow2 of mx_quant's element argument (MxElement's values). */
+    private static int[] mxElementArgs(MxElement elem) {
+        return switch (elem) {
+            case FP8_E4M3 -> new int[] {0, 3, 8};
+            case FP8_E5M2 -> new int[] {1, 2, 15};
+            case FP4_E2M1 -> new int[] {2, 1, 2};
+            default -> throw new IllegalArgumentException("no CUDA kernel for MX element " + elem.id());
+        };
+    }
+
+    private static int scalingArg(ScalingMode m) {
+        return switch (m) {
+            case FLOOR -> 0;
+            case CEIL -> 1;
+            case EVEN -> 2;
+            case RCEIL -> 3;
+        };
+    }
+
+    static Plan mxPlan(Tensor w, MxElement elem, ScalingMode scaling, Tensor q, Tensor scale) {
+        long n = w.shape().dim(0);
+        long k = w.shape().dim(1);
+        long blocks = k / MxQuantizer.BLOCK_SIZE;
+        long tilesPerRow = (blocks + 3) / 4;
+        int[] e = mxElementArgs(elem);
+        float max = elem.max();
+        float invMax = (float) (1.0 / max);
+        return new Plan(w, n, ceilTo(n, SWIZZLE_ROWS), SWIZZLE_ROWS,
+                List.of(Plan.Output.rows(q, elem.isPacked() ? k / 2 : k), Plan.Output.zeroedRows(scale, 4 * tilesPerRow)),
+                rows -> List.of(),
+                ch -> List.of(new Plan.Launch("mx_quant", grid(ch.rows() * blocks, 4), List.of(
+                        new Plan.Arg.In(), new Plan.Arg.I64(ch.inputRows()), new Plan.Arg.I64(ch.rows()),
+                        new Plan.Arg.I64(k), new Plan.Arg.I32(e[0]), new Plan.Arg.I32(scalingArg(scaling)),
+                        new Plan.Arg.I32(e[1]), new Plan.Arg.I32(e[2]), new Plan.Arg.F32(max),
+                        new Plan.Arg.F32(invMax), new Plan.Arg.Out(0), new Plan.Arg.Out(1)))));
+    }
+
+    /** {@code MxQuantizer.quantize(w, elem, scaling, true, CUDA_RECIPROCAL, ..)} on the GPU. */
+    static MxTensor mx(CudaRunner gpu, Tensor w, MxElement elem, ScalingMode scaling) {
+        long n = w.shape().dim(0);
+        long k = w.shape().dim(1);
+        Tensor q = Tensor.allocate(elem.qdataDtype(), Shape.of(n, elem.isPacked() ? k / 2 : k));
+        Tensor scale = Tensor.allocate(DType.F8_E8M0, ScaleSwizzle.swizzledShape(n, k / MxQuantizer.BLOCK_SIZE));
+        gpu.run(mxPlan(w, elem, scaling, q, scale));
+        return new MxTensor(q, scale, elem, MxQuantizer.BLOCK_SIZE, true, w.dtype(), w.shape());
+    }
+
+    /** Whether a weight fits nvfp4_quant: 2-D, K a multiple of 16. */
+    static boolean nvfp4Fits(Shape shape) {
+        return shape.rank() == 2 && shape.dim(1) % Nvfp4Tensor.BLOCK_SIZE == 0;
+    }
+
+    /**
+     * With the per-tensor scale the plan is one chunk (its amax needs the whole tensor): fp8_amax over every row,
+     * then nvfp4_quant, which also writes the scale ({@code pts}, an F32 scalar).
+     */
+    static Plan nvfp4Plan(Tensor w, Tensor q, Tensor scale, Tensor pts) {
+        long n = w.shape().dim(0);
+        long k = w.shape().dim(1);
+        long blocks = k / Nvfp4Tensor.BLOCK_SIZE;
+        long tilesPerRow = (blocks + 3) / 4;
+        long nPad = ceilTo(n, SWIZZLE_ROWS);
+        boolean two = pts != null;
+        List<Plan.Output> outputs = new java.util.ArrayList<>(List.of(Plan.Output.rows(q, k / 2),
+                Plan.Output.zeroedRows(scale, 4 * tilesPerRow)));
+        if (two) outputs.add(new Plan.Output(pts, 4, 0, nPad));
+        float inv2688 = (float) (1.0 / 2688.0);
+        float inv6 = (float) (1.0 / 6.0);
+        int amaxTps = tps(k);
+        return new Plan(w, n, nPad, two ? nPad : SWIZZLE_ROWS, List.copyOf(outputs),
+                rows -> two ? List.of(4L) : List.of(),
+                ch -> {
+                    Plan.Launch quant = new Plan.Launch("nvfp4_quant", grid(ch.rows() * blocks, 2), List.of(
+                            new Plan.Arg.In(), new Plan.Arg.I64(ch.inputRows()), new Plan.Arg.I64(ch.rows()),
+                            new Plan.Arg.I64(k), two ? new Plan.Arg.Scratch(0) : new Plan.Arg.I64(0),
+                            new Plan.Arg.I32(two ? 1 : 0), new Plan.Arg.F32(inv2688), new Plan.Arg.F32(inv6),
+                            new Plan.Arg.Out(0), new Plan.Arg.Out(1), two ? new Plan.Arg.Out(2) : new Plan.Arg.I64(0)));
+                    if (!two) return List.of(quant);
+                    Plan.Launch amax = new Plan.Launch("fp8_amax", grid(ch.inputRows(), amaxTps), List.of(
+                            new Plan.Arg.In(), new Plan.Arg.I64(ch.inputRows()), new Plan.Arg.I64(k),
+                            new Plan.Arg.I32(Math.toIntExact(ch.inputRows())), new Plan.Arg.I32(Math.toIntExact(k)),
+                            new Plan.Arg.I32(amaxTps), new Plan.Arg.Scratch(0)));
+                    return List.of(amax, quant);
+                });
+    }
+
+    /** {@code Nvfp4Quantizer.quantize(w, perTensorScale?, true, CUDA_RECIPROCAL, ..)} on the GPU. */
+    static Nvfp4Tensor nvfp4(CudaRunner gpu, Tensor w, boolean perTensorScale) {
+        long n = w.shape().dim(0);
+        long k = w.shape().dim(1);
+        Tensor q = Tensor.allocate(DType.U8, Shape.of(n, k / 2));
+        Tensor scale = Tensor.allocate(DType.F8_E4M3, ScaleSwizzle.swizzledShape(n, k / Nvfp4Tensor.BLOCK_SIZE));
+        Tensor pts = perTensorScale ? Tensor.allocate(DType.F32, Shape.of()) : null;
+        gpu.run(nvfp4Plan(w, q, scale, pts));
+        return new Nvfp4Tensor(q, scale, pts, true, w.dtype(), w.shape());
     }
 
     static long ceilTo(long v, long m) {

@@ -33,7 +33,44 @@ public final class CudaSelfCheck {
 
     /** Recipes with CUDA kernels. */
     public static final List<String> RECIPES = List.of("int8wo", "int8dq", "int4wo-32", "int4wo-64", "int4wo-128",
-            "int4wo-256", "int4wo-128-plain", "fp8wo", "fp8dq-row", "fp8dq-tensor", "fp8-block128");
+            "int4wo-256", "int4wo-128-plain", "fp8wo", "fp8dq-row", "fp8dq-tensor", "fp8-block128", "mxfp8", "mxfp4",
+            "nvfp4");
+
+    /** Configs checked besides the recipes: the kernels' other paths (scaling modes, no per-tensor scale, e5m2). */
+    public static final List<String> VARIANTS = List.of("int4wo-32-plain", "int4wo-256-plain", "mxfp8-floor",
+            "mxfp8-e5m2-ceil", "mxfp4-even", "mxfp4-floor", "nvfp4-no-pts");
+
+    /** The inputs every config is checked on (see {@link #input}). */
+    public static final List<String> INPUTS = List.of("normal", "edge", "wide", "special");
+
+    /** A recipe's config, or a {@link #VARIANTS} config. */
+    static QuantConfig configOf(String name) {
+        var mx = dev.ao4j.quant.config.MXDynamicActivationMXWeightConfig.defaults();
+        return switch (name) {
+            case "int4wo-32-plain" -> plain().withGroupSize(32);
+            case "int4wo-256-plain" -> plain().withGroupSize(256);
+            case "mxfp8-floor" -> mx.withScalingMode(dev.ao4j.quant.mx.ScalingMode.FLOOR);
+            case "mxfp8-e5m2-ceil" -> mx.withElementDtype(DType.F8_E5M2)
+                    .withScalingMode(dev.ao4j.quant.mx.ScalingMode.CEIL);
+            case "mxfp4-even" -> dev.ao4j.quant.config.MXDynamicActivationMXWeightConfig.mxfp4()
+                    .withScalingMode(dev.ao4j.quant.mx.ScalingMode.EVEN);
+            case "mxfp4-floor" -> dev.ao4j.quant.config.MXDynamicActivationMXWeightConfig.mxfp4()
+                    .withScalingMode(dev.ao4j.quant.mx.ScalingMode.FLOOR);
+            case "nvfp4-no-pts" -> new dev.ao4j.quant.config.NVFP4WeightOnlyConfig(false);
+            default -> Recipes.config(name);
+        };
+    }
+
+    private static dev.ao4j.quant.config.Int4WeightOnlyConfig plain() {
+        return (dev.ao4j.quant.config.Int4WeightOnlyConfig) Recipes.config("int4wo-128-plain");
+    }
+
+    /** Shapes checked: K of 4096/1536/2048 and N not a multiple of 128; MX/NVFP4 also K/32 not a multiple of 4. */
+    static List<Shape> shapes(String name) {
+        List<Shape> s = new ArrayList<>(List.of(Shape.of(256, 4096), Shape.of(136, 1536), Shape.of(384, 2048)));
+        if (name.startsWith("mx") || name.startsWith("nvfp4")) s.add(Shape.of(200, 1120));
+        return s;
+    }
 
     /** One comparison: {@code mismatches} differing bytes over all parts, the first one described. */
     public record Result(String recipe, String input, Shape shape, boolean onGpu, long bytes, long mismatches,
@@ -78,13 +115,15 @@ public final class CudaSelfCheck {
     /** Every recipe on every test input. */
     public static List<Result> checkAll() {
         List<Result> all = new ArrayList<>();
-        for (String recipe : RECIPES) {
-            QuantConfig config = Recipes.config(recipe);
+        List<String> names = new ArrayList<>(RECIPES);
+        names.addAll(VARIANTS);
+        for (String recipe : names) {
+            QuantConfig config = configOf(recipe);
             WeightQuantizer cpu = WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.REFERENCE);
             BackendQuantizer gpu = BackendQuantizer.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.VECTOR,
                     Backend.CUDA);
-            for (Shape shape : List.of(Shape.of(256, 4096), Shape.of(136, 1536), Shape.of(384, 2048))) {
-                for (String input : List.of("normal", "edge", "wide")) {
+            for (Shape shape : shapes(recipe)) {
+                for (String input : INPUTS) {
                     Tensor w = input(input, shape, 31L * shape.dim(0) + shape.dim(1) + input.hashCode());
                     if (cpu.skipReason(shape, DType.BF16) != null) continue;
                     all.add(compare(recipe, input, w, cpu, gpu));
@@ -149,9 +188,11 @@ public final class CudaSelfCheck {
 
     /**
      * A bf16 weight: "normal" is N(0, 0.02) like a trained Linear; "wide" spans many binades; "edge" mixes rows of
-     * zeros, NaN, ±Inf, subnormals, huge values, a single outlier and signed zeros into normal data.
+     * zeros, NaN, ±Inf, subnormals, huge values, a single outlier and signed zeros into normal data; "special"
+     * fills whole rows with the cases that decide NaN payloads and overflow ({@link #special}).
      */
     public static Tensor input(String kind, Shape shape, long seed) {
+        if (kind.equals("special")) return special(shape, seed);
         SplittableRandom rnd = new SplittableRandom(seed);
         Tensor t = Tensor.allocate(DType.BF16, shape);
         long rows = shape.dim(0);
@@ -178,6 +219,51 @@ public final class CudaSelfCheck {
                     default -> v;
                 };
                 t.setFloat(r * cols + c, v);
+            }
+        }
+        return t;
+    }
+
+    /**
+     * Rows cycling through: all NaN; all +Inf; all -Inf; ±Inf alternating; -Inf and +Inf among normal values;
+     * a NaN among infinities; a constant (zero range); ±max bf16 alternating (the f32 range overflows); all -0.0;
+     * one -Inf among normal values; bf16 subnormals only; NaNs of other payloads (0x7FC1, 0xFFFF, signalling 0x7F81)
+     * among normal values; one +Inf; values straddling the MX/NVFP4 scale boundaries (powers of two times the
+     * element maxima) — every row with normal N(0, 1) data elsewhere.
+     */
+    static Tensor special(Shape shape, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        Tensor t = Tensor.allocate(DType.BF16, shape);
+        long rows = shape.dim(0);
+        long cols = shape.dim(1);
+        short[] nans = {(short) 0x7FC1, (short) 0xFFFF, (short) 0x7F81};
+        float[] pivots = {448f, 6f, 2688f, 57344f, 1f, 0.5f};
+        for (long r = 0; r < rows; r++) {
+            for (long c = 0; c < cols; c++) {
+                long i = r * cols + c;
+                float v = (float) rnd.nextGaussian();
+                short raw = switch ((int) (r % 14)) {
+                    case 0 -> (short) 0x7FC0;
+                    case 1 -> Bf16.fromFloat(Float.POSITIVE_INFINITY);
+                    case 2 -> Bf16.fromFloat(Float.NEGATIVE_INFINITY);
+                    case 3 -> Bf16.fromFloat(c % 2 == 0 ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY);
+                    case 4 -> Bf16.fromFloat(c % 16 == 3 ? Float.NEGATIVE_INFINITY
+                            : c % 16 == 9 ? Float.POSITIVE_INFINITY : v);
+                    case 5 -> c % 16 == 7 ? (short) 0x7FC0 : Bf16.fromFloat(c % 2 == 0 ? Float.POSITIVE_INFINITY : v);
+                    case 6 -> Bf16.fromFloat(1.5f);
+                    case 7 -> (short) (c % 2 == 0 ? 0x7F7F : 0xFF7F);
+                    case 8 -> (short) 0x8000;
+                    case 9 -> Bf16.fromFloat(c % 32 == 5 ? Float.NEGATIVE_INFINITY : v);
+                    case 10 -> (short) (rnd.nextInt(1, 0x80) | (rnd.nextBoolean() ? 0x8000 : 0));
+                    case 11 -> c % 13 == 0 ? nans[(int) (c / 13 % 3)] : Bf16.fromFloat(v);
+                    case 12 -> Bf16.fromFloat(c % 32 == 17 ? Float.POSITIVE_INFINITY : v);
+                    default -> Bf16.fromFloat(c % 16 == 0
+                            ? Math.scalb(pivots[rnd.nextInt(pivots.length)], rnd.nextInt(-20, 20))
+                                    * (rnd.nextBoolean() ? 1 : -1)
+                                    * (rnd.nextBoolean() ? 1f : Math.nextUp(1f) + rnd.nextInt(0, 3) * 0x1p-7f)
+                            : v);
+                };
+                t.data().setAtIndex(Tensor.I16, i, raw);
             }
         }
         return t;
@@ -220,7 +306,7 @@ public final class CudaSelfCheck {
 
     /** The plan a recipe's kernels run for {@code w} (outputs freshly allocated). */
     static Plan planFor(String recipe, Tensor w) {
-        QuantConfig config = Recipes.config(recipe);
+        QuantConfig config = configOf(recipe);
         Shape s = w.shape();
         return switch (config) {
             case dev.ao4j.quant.config.Int8WeightOnlyConfig c -> {
@@ -248,6 +334,16 @@ public final class CudaSelfCheck {
             case dev.ao4j.quant.config.Float8WeightOnlyConfig c -> fp8Plan(w, c.granularity(), c.weightDtype());
             case dev.ao4j.quant.config.Float8DynamicActivationFloat8WeightConfig c ->
                     fp8Plan(w, c.granularity().getLast(), c.weightDtype());
+            case dev.ao4j.quant.config.MXDynamicActivationMXWeightConfig c -> {
+                var elem = dev.ao4j.quant.config.MXDynamicActivationMXWeightConfig.element(c.weightDtype());
+                yield CudaKernels.mxPlan(w, elem, c.scalingMode(),
+                        Tensor.allocate(elem.qdataDtype(), Shape.of(s.dim(0), elem.isPacked() ? s.dim(1) / 2 : s.dim(1))),
+                        Tensor.allocate(DType.F8_E8M0, dev.ao4j.quant.mx.ScaleSwizzle.swizzledShape(s.dim(0), s.dim(1) / 32)));
+            }
+            case dev.ao4j.quant.config.NVFP4WeightOnlyConfig c -> CudaKernels.nvfp4Plan(w,
+                    Tensor.allocate(DType.U8, Shape.of(s.dim(0), s.dim(1) / 2)),
+                    Tensor.allocate(DType.F8_E4M3, dev.ao4j.quant.mx.ScaleSwizzle.swizzledShape(s.dim(0), s.dim(1) / 16)),
+                    c.useDynamicPerTensorScale() ? Tensor.allocate(DType.F32, Shape.of()) : null);
             default -> throw new IllegalArgumentException("no CUDA kernel for recipe " + recipe);
         };
     }

@@ -28,10 +28,22 @@ record Plan(Tensor input, long inputRows, long rows, long rowAlign, List<Output>
      * row. {@code columnGroups > 0}: the tensor is {@code [columnGroups, rows, bytesPerRow]} (scales stored
      * transposed), so a chunk's part is a column band that the kernel writes as {@code [columnGroups, chunkRows,
      * bytesPerRow]} and the host scatters. {@code perBlockOfRows > 1}: one output row per that many input rows.
+     * Rows past the end of {@code target} (padding rows of the row space) are computed but not copied back.
+     * {@code zeroed}: the device buffer is zeroed before the chunk's launches (kernels that leave padding
+     * entries untouched, like the swizzled MX/NVFP4 scales).
      */
-    record Output(Tensor target, long bytesPerRow, int columnGroups, long perBlockOfRows) {
+    record Output(Tensor target, long bytesPerRow, int columnGroups, long perBlockOfRows, boolean zeroed) {
+        Output(Tensor target, long bytesPerRow, int columnGroups, long perBlockOfRows) {
+            this(target, bytesPerRow, columnGroups, perBlockOfRows, false);
+        }
+
         static Output rows(Tensor target, long bytesPerRow) {
-            return new Output(target, bytesPerRow, 0, 1);
+            return new Output(target, bytesPerRow, 0, 1, false);
+        }
+
+        /** Like {@link #rows} for a buffer the kernels only partly write: zeroed before each chunk. */
+        static Output zeroedRows(Tensor target, long bytesPerRow) {
+            return new Output(target, bytesPerRow, 0, 1, true);
         }
 
         long chunkBytes(long chunkRows) {

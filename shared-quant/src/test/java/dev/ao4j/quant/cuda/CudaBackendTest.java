@@ -1,6 +1,8 @@
 package dev.ao4j.quant.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
@@ -16,7 +18,12 @@ import dev.ao4j.quant.pipeline.WeightQuantizers;
 import dev.ao4j.quant.qtensor.QuantizedTensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
+import dev.ao4j.quant.dtype.DType;
 import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -46,17 +53,20 @@ class CudaBackendTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"int8wo", "int4wo-128", "fp8dq-row", "fp8-block128", "nvfp4"})
+    @ValueSource(strings = {"int8wo", "int4wo-128", "int4wo-128-plain", "fp8dq-row", "fp8-block128", "mxfp8", "mxfp4",
+            "nvfp4"})
     void autoFallsBackToTheCpuWithTheSameBits(String recipe) {
         assumeFalse(CudaProbe.status().available(), NO_GPU);
         QuantConfig config = Recipes.config(recipe);
         BackendQuantizer q = BackendQuantizer.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.VECTOR, Backend.AUTO);
         assertEquals(Backend.CPU, q.active());
         assertEquals(CudaProbe.status().reason(), q.fallbackReason());
-        Tensor w = CudaSelfCheck.input("edge", Shape.of(256, 1024), 7);
         WeightQuantizer cpu = WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.REFERENCE);
-        assertSameQuantization(cpu.quantize(w), q.quantize(w));
-        assertEquals(1, q.cpuCount());
+        for (String input : CudaSelfCheck.INPUTS) {
+            Tensor w = CudaSelfCheck.input(input, Shape.of(256, 1024), 7);
+            assertSameQuantization(cpu.quantize(w), q.quantize(w));
+        }
+        assertEquals(CudaSelfCheck.INPUTS.size(), q.cpuCount());
         assertEquals(0, q.gpuCount());
     }
 
@@ -95,7 +105,8 @@ class CudaBackendTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"int8dq", "int4wo-64", "int4wo-128-plain", "fp8wo", "fp8dq-tensor"})
+    @ValueSource(strings = {"int8dq", "int4wo-64", "int4wo-128-plain", "fp8wo", "fp8dq-tensor", "mxfp8", "mxfp4",
+            "nvfp4"})
     void aFailingKernelFallsBackForTheRestOfTheRun(String recipe) {
         QuantConfig config = Recipes.config(recipe);
         WeightQuantizer cpu = WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.REFERENCE);
@@ -114,8 +125,117 @@ class CudaBackendTest {
 
     @Test
     void recipesWithoutKernelsHaveNone() {
-        assertNull(BackendQuantizer.kernelsFor(Recipes.config("nvfp4")));
         assertNull(BackendQuantizer.kernelsFor(Recipes.config("8da4w-32")));
+    }
+
+    @Test
+    void everyCheckedConfigHasKernelsThatCoverItsShapes() {
+        List<String> names = new ArrayList<>(CudaSelfCheck.RECIPES);
+        names.addAll(CudaSelfCheck.VARIANTS);
+        for (String name : names) {
+            QuantConfig config = CudaSelfCheck.configOf(name);
+            BackendQuantizer.Kernels k = BackendQuantizer.kernelsFor(config);
+            assertNotNull(k, name);
+            WeightQuantizer cpu = WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.VECTOR);
+            for (Shape s : CudaSelfCheck.shapes(name)) {
+                if (cpu.skipReason(s, DType.BF16) != null) continue; // the self-check skips these too
+                assertTrue(k.covers().test(s, DType.BF16), name + " " + s);
+                assertFalse(k.covers().test(s, DType.F16), name + " on f16 goes to the CPU");
+            }
+        }
+        assertFalse(BackendQuantizer.kernelsFor(Recipes.config("mxfp8")).covers().test(Shape.of(64, 48), DType.BF16));
+        assertFalse(BackendQuantizer.kernelsFor(Recipes.config("nvfp4")).covers().test(Shape.of(4, 2, 64),
+                DType.BF16), "3-D weights take the CPU path");
+    }
+
+    /** Every kernel a plan launches is an entry of both committed PTX files. */
+    @Test
+    void plansLaunchKernelsThePtxDefines() throws Exception {
+        Set<String> launched = new TreeSet<>();
+        Tensor w = Tensor.allocate(DType.BF16, Shape.of(256, 4096));
+        for (String recipe : CudaSelfCheck.RECIPES) {
+            Plan p = CudaSelfCheck.planFor(recipe, w);
+            for (Plan.Launch l : p.launches().apply(p.chunk(0, p.rowAlign()))) launched.add(l.kernel());
+        }
+        Tensor big = Tensor.allocate(DType.BF16, Shape.of(512, 2048));
+        Plan tensorwise = CudaSelfCheck.planFor("fp8dq-tensor", big);
+        tensorwise.launches().apply(tensorwise.chunk(0, 512)).forEach(l -> launched.add(l.kernel()));
+        assertEquals(Set.of("int8_sym", "int4_tinygemm", "int4_mslk", "fp8_amax", "fp8_quant", "fp8_tile", "mx_quant",
+                "nvfp4_quant"), launched);
+        for (String sm : List.of("quant.sm_80.ptx", "quant.sm_90.ptx")) {
+            String ptx;
+            try (var in = CudaDevice.class.getResourceAsStream(sm)) {
+                assertNotNull(in, sm);
+                ptx = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+            }
+            for (String k : launched) assertTrue(ptx.contains(".entry " + k + "("), sm + " lacks " + k);
+        }
+    }
+
+    @Test
+    void fp8BlocksOfAtMost2048ChunksReadEachTileOnce() {
+        Tensor w = Tensor.allocate(DType.BF16, Shape.of(256, 1024));
+        Plan block = CudaSelfCheck.planFor("fp8-block128", w);
+        List<Plan.Launch> l = block.launches().apply(block.chunk(0, 256));
+        assertEquals(1, l.size());
+        assertEquals("fp8_tile", l.getFirst().kernel());
+        assertEquals(2 * 8, l.getFirst().grid(), "one CUDA block per 128x128 tile");
+        Plan tensor = CudaSelfCheck.planFor("fp8dq-tensor", w);
+        assertEquals(List.of("fp8_amax", "fp8_quant"),
+                tensor.launches().apply(tensor.chunk(0, 256)).stream().map(Plan.Launch::kernel).toList());
+    }
+
+    @Test
+    void mxPlanPadsRowsToWholeScaleTiles() {
+        Tensor w = Tensor.allocate(DType.BF16, Shape.of(200, 1120));
+        Plan p = CudaSelfCheck.planFor("mxfp4", w);
+        assertEquals(256, p.rows(), "rows padded to the 128-row swizzle tiles");
+        assertEquals(128, p.rowAlign());
+        assertEquals(200, p.inputRows());
+        Plan.Output q = p.outputs().get(0);
+        Plan.Output scale = p.outputs().get(1);
+        assertFalse(q.zeroed());
+        assertTrue(scale.zeroed(), "padding scales must read 0");
+        // 35 blocks per row -> 9 tiles of 4 columns; a chunk of 128 rows holds 9 tiles of 512 bytes
+        assertEquals(9 * 512, scale.chunkBytes(128));
+        assertEquals(scale.target().byteSize(), scale.chunkBytes(p.rows()));
+        assertEquals(560, q.bytesPerRow(), "fp4: two codes per byte");
+        Plan.Chunk last = p.chunk(128, 128);
+        assertEquals(72, last.inputRows());
+        Plan.Launch l = p.launches().apply(last).getFirst();
+        assertEquals("mx_quant", l.kernel());
+        assertEquals(128 * 35 / 64, l.grid(), "64 blocks of 32 per 256 threads");
+        assertEquals(new Plan.Arg.I64(72), l.args().get(1));
+        assertEquals(new Plan.Arg.I32(3), l.args().get(5), "RCEIL");
+        assertEquals(new Plan.Arg.I32(2), l.args().get(4), "fp4");
+    }
+
+    @Test
+    void nvfp4WithPerTensorScaleIsOneChunkAfterAnAmaxPass() {
+        Tensor w = Tensor.allocate(DType.BF16, Shape.of(136, 1536));
+        Plan p = CudaSelfCheck.planFor("nvfp4", w);
+        assertEquals(256, p.rows());
+        assertEquals(256, p.rowAlign(), "the per-tensor amax needs the whole tensor in one chunk");
+        assertEquals(List.of(4L), p.scratchBytes().apply(256));
+        List<Plan.Launch> l = p.launches().apply(p.chunk(0, 256));
+        assertEquals(List.of("fp8_amax", "nvfp4_quant"), l.stream().map(Plan.Launch::kernel).toList());
+        assertEquals(new Plan.Arg.I32(136), l.getFirst().args().get(3), "the amax covers the real rows only");
+        assertEquals(4, p.outputs().get(2).chunkBytes(256), "the f32 per-tensor scale");
+        Plan noPts = CudaSelfCheck.planFor("nvfp4-no-pts", w);
+        assertEquals(128, noPts.rowAlign());
+        assertEquals(2, noPts.outputs().size());
+        assertEquals(List.of("nvfp4_quant"),
+                noPts.launches().apply(noPts.chunk(0, 128)).stream().map(Plan.Launch::kernel).toList());
+    }
+
+    @Test
+    void specialInputHoldsTheNaNAndInfinityCases() {
+        Tensor t = CudaSelfCheck.input("special", Shape.of(14, 64), 1);
+        assertEquals((short) 0x7FC0, t.data().getAtIndex(Tensor.I16, 0), "row 0: NaN");
+        assertEquals(Float.POSITIVE_INFINITY, t.getFloat(64));
+        assertEquals(Float.NEGATIVE_INFINITY, t.getFloat(2 * 64));
+        assertEquals((short) 0x7F7F, t.data().getAtIndex(Tensor.I16, 7 * 64), "row 7: max bf16");
+        assertEquals((short) 0x7FC1, t.data().getAtIndex(Tensor.I16, 11 * 64), "row 11: NaN payloads");
     }
 
     @Test
