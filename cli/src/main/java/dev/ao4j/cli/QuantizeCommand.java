@@ -23,6 +23,7 @@ import dev.ao4j.vllm.validate.GpuArch;
 import dev.ao4j.vllm.validate.Target;
 import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.transformers.pack.Fp8PackageWriter;
+import dev.ao4j.transformers.pack.PackageCheck;
 import dev.ao4j.transformers.pack.TorchAoPackageWriter;
 import dev.ao4j.transformers.torchao.TorchAoQuantizationConfig;
 import java.io.PrintWriter;
@@ -82,7 +83,8 @@ final class QuantizeCommand implements Callable<Integer> {
     String target;
 
     @Option(names = "--format", paramLabel = "FORMAT",
-            description = "transformers: torchao (default; every recipe) or fp8 (FineGrainedFP8, recipe fp8-block128). "
+            description = "transformers: torchao (default; every recipe) or fp8 (transformers' FineGrainedFP8 loader: "
+                    + "recipe fp8-block128 as quant_method fp8, recipe mxfp8 as quant_method mxfp8). "
                     + "vllm/sglang: compressed-tensors (default), gptq, awq or fp8.")
     String format;
 
@@ -164,7 +166,7 @@ final class QuantizeCommand implements Callable<Integer> {
         refuseServingOption("--group-size", groupSize != null);
         refuseServingOption("--asym", asym);
         QuantConfig quantConfig = Recipes.config(recipe);
-        boolean fp8Format = fp8Format(recipe);
+        Fp8PackageWriter.Layout fp8Layout = fp8Layout(recipe);
         WeightQuantizer quantizer = WeightQuantizers.forConfig(quantConfig, ModelDirs.divMode(division), kernelChoice(),
                 Backend.parse(device));
         if (Recipes.isSparse24(recipe)) {
@@ -173,7 +175,7 @@ final class QuantizeCommand implements Callable<Integer> {
         Recipe r = new Recipe(recipe, quantConfig, new ModuleSelector(modulesToNotConvert, false), quantizer,
                 !noErrorReport, computeDtype());
         if (r.computeDtype() != null) config = config.withDtype(r.computeDtype());
-        TorchAoQuantizationConfig hfConfig = fp8Format ? null : TorchAoQuantizationConfig.of(quantConfig)
+        TorchAoQuantizationConfig hfConfig = fp8Layout != null ? null : TorchAoQuantizationConfig.of(quantConfig)
                 .withModulesToNotConvert(modulesToNotConvert.isEmpty() ? null : List.copyOf(modulesToNotConvert))
                 .withBareEnumFields(Recipes.bareEnumFields(quantConfig));
         Path outDir = outDir(modelDir, recipe);
@@ -181,7 +183,8 @@ final class QuantizeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         QuantReport report;
         try (ShardedCheckpoint source = ShardedCheckpoint.open(modelDir);
-             ModelSink sink = fp8Format ? Fp8PackageWriter.create(modelDir, config, outDir, shardBytes, force)
+             ModelSink sink = fp8Layout != null ? Fp8PackageWriter.create(modelDir, config, outDir, shardBytes, force,
+                     fp8Layout, PackageCheck.NONE)
                      : TorchAoPackageWriter.create(modelDir, config, hfConfig, outDir, shardBytes, force)) {
             report = Quantizer.quantize(source, r, sink, quiet ? QuantListener.NONE
                     : new ProgressListener(err, System.console() != null));
@@ -236,11 +239,12 @@ final class QuantizeCommand implements Callable<Integer> {
     }
 
     /**
-     * Whether {@code --format} asks for transformers' FineGrainedFP8 package; the two formats each refuse the recipes
-     * the other one must carry.
+     * The FineGrainedFP8 layout {@code --format fp8} asks for (null for the torchao format); each format refuses the
+     * recipes the other one must carry.
      */
-    private boolean fp8Format(String recipe) {
-        boolean blockwise = Recipes.FP8_BLOCK128.equals(recipe);
+    private Fp8PackageWriter.Layout fp8Layout(String recipe) {
+        String inner = Recipes.isSparse24(recipe) ? Recipes.withoutSparse24(recipe) : recipe;
+        boolean blockwise = Recipes.FP8_BLOCK128.equals(inner);
         return switch (format == null ? "torchao" : format.toLowerCase(Locale.ROOT)) {
             case "torchao" -> {
                 if (blockwise) {
@@ -250,16 +254,14 @@ final class QuantizeCommand implements Callable<Integer> {
                             + "torchao's safetensors loader cannot rebuild its PerBlock activation granularity, so "
                             + "transformers could not load the package; use --recipe " + recipe + " --format fp8");
                 }
-                yield false;
+                yield null;
             }
             case "fp8" -> {
-                if (!blockwise) {
-                    throw new InvalidConfigException("--format fp8 (transformers' FineGrainedFP8, 128x128 blocks) "
-                            + "stores only recipe " + Recipes.FP8_BLOCK128 + " but the recipe is '" + recipe
-                            + "'; use --recipe " + Recipes.FP8_BLOCK128 + " --format fp8, or --format torchao for "
-                            + recipe);
-                }
-                yield true;
+                if (blockwise) yield Fp8PackageWriter.Layout.BLOCK_128X128;
+                if (inner.equals("mxfp8")) yield Fp8PackageWriter.Layout.MXFP8;
+                throw new InvalidConfigException("--format fp8 (transformers' FineGrainedFP8 loader) stores recipe "
+                        + Recipes.FP8_BLOCK128 + " (quant_method fp8, 128x128 blocks) or mxfp8 (quant_method mxfp8, "
+                        + "E8M0 scales per 32) but the recipe is '" + recipe + "'; use --format torchao for " + recipe);
             }
             default -> throw new InvalidConfigException("--format must be torchao or fp8 but was '" + format + "'");
         };

@@ -22,6 +22,10 @@ import tools.jackson.databind.node.ObjectNode;
  * modules_to_convert, activation_scheme, weight_block_size, dequantize, scale_fmt} (seen on an H200; config.json
  * sorts them). Releases without some of these keys swallow unknown ones through {@code **kwargs}.
  *
+ * <p>transformers reads MXFP8 checkpoints through the same config and loader ({@code quant_method: "mxfp8"}):
+ * e4m3fn weights with one E8M0 exponent byte per {@code [1, 32]} block stored as U8 in {@code weight_scale_inv}
+ * (multiplier {@code 2^(byte - 127)}).
+ *
  * <p>A non-null {@code modules_to_not_convert} <em>replaces</em> transformers' default skip list (the output
  * embedding) instead of extending it, so the list a writer puts here must name every Linear left in high precision,
  * {@code lm_head} included.
@@ -29,14 +33,33 @@ import tools.jackson.databind.node.ObjectNode;
  * @param activationScheme    {@code "dynamic"} (the only scheme with a block size)
  * @param weightBlockSize     {@code [block_n, block_k]}, e.g. [128, 128]
  * @param modulesToNotConvert module names left in high precision, or null for transformers' default
+ * @param quantMethod         {@value #QUANT_METHOD} (f32 block multipliers) or {@value #MXFP8} (E8M0 bytes per
+ *                            {@code [1, 32]})
  */
 public record FineGrainedFp8Config(String activationScheme, List<Integer> weightBlockSize,
-                                   List<String> modulesToNotConvert) {
+                                   List<String> modulesToNotConvert, String quantMethod) {
     public static final String QUANT_METHOD = "fp8";
+    public static final String MXFP8 = "mxfp8";
     /** DeepSeek-V3's block size, the one ao4j writes. */
     public static final List<Integer> BLOCK_128X128 = List.of(128, 128);
+    /** The MX block: one row, 32 consecutive input columns. */
+    public static final List<Integer> BLOCK_1X32 = List.of(1, 32);
+
+    /** A {@code quant_method "fp8"} config. */
+    public FineGrainedFp8Config(String activationScheme, List<Integer> weightBlockSize,
+                                List<String> modulesToNotConvert) {
+        this(activationScheme, weightBlockSize, modulesToNotConvert, QUANT_METHOD);
+    }
 
     public FineGrainedFp8Config {
+        if (!QUANT_METHOD.equals(quantMethod) && !MXFP8.equals(quantMethod)) {
+            throw new InvalidConfigException("FineGrainedFP8Config.quant_method must be \"fp8\" or \"mxfp8\" but was "
+                    + quantMethod);
+        }
+        if (MXFP8.equals(quantMethod) && !BLOCK_1X32.equals(weightBlockSize)) {
+            throw new InvalidConfigException("an mxfp8 FineGrainedFP8Config has weight_block_size [1, 32] but was "
+                    + weightBlockSize);
+        }
         if (!"dynamic".equals(activationScheme)) {
             throw new InvalidConfigException("FineGrainedFP8Config.activation_scheme must be \"dynamic\" for blockwise "
                     + "weights but was " + (activationScheme == null ? "null" : "\"" + activationScheme + "\""));
@@ -48,6 +71,11 @@ public record FineGrainedFp8Config(String activationScheme, List<Integer> weight
         }
         weightBlockSize = List.copyOf(weightBlockSize);
         modulesToNotConvert = modulesToNotConvert == null ? null : List.copyOf(modulesToNotConvert);
+    }
+
+    /** Whether the scales are E8M0 exponent bytes (MXFP8) rather than f32 multipliers. */
+    public boolean isMxfp8() {
+        return MXFP8.equals(quantMethod);
     }
 
     /** Dynamic activations, 128x128 weight blocks. */
@@ -67,7 +95,7 @@ public record FineGrainedFp8Config(String activationScheme, List<Integer> weight
     public ObjectNode toJson() {
         JsonNodeFactory f = JsonNodeFactory.instance;
         ObjectNode o = f.objectNode();
-        o.put("quant_method", QUANT_METHOD);
+        o.put("quant_method", quantMethod);
         if (modulesToNotConvert == null) {
             o.putNull("modules_to_not_convert");
         } else {
@@ -84,7 +112,7 @@ public record FineGrainedFp8Config(String activationScheme, List<Integer> weight
     }
 
     /**
-     * Reads a {@code quantization_config} with {@code quant_method "fp8"} and a block size, as transformers'
+     * Reads a {@code quantization_config} with {@code quant_method "fp8"} (or {@code "mxfp8"}) and a block size, as transformers'
      * {@code FineGrainedFP8Config(**d)} would (DeepSeek's {@code fmt} and other extra keys are ignored; the legacy
      * {@code ignored_layers} stands in for a missing {@code modules_to_not_convert}).
      *
@@ -94,8 +122,8 @@ public record FineGrainedFp8Config(String activationScheme, List<Integer> weight
     public static FineGrainedFp8Config fromJson(JsonNode q, Where where) {
         if (q == null || !q.isObject()) throw new MalformedInputException("expected an object", where);
         String method = text(q, "quant_method", where);
-        if (!QUANT_METHOD.equals(method)) {
-            throw new UnsupportedFormatException("quant_method is \"" + method + "\", expected \"fp8\"",
+        if (!QUANT_METHOD.equals(method) && !MXFP8.equals(method)) {
+            throw new UnsupportedFormatException("quant_method is \"" + method + "\", expected \"fp8\" or \"mxfp8\"",
                     JsonPaths.child(where, "quant_method"));
         }
         String scheme = q.has("activation_scheme") ? text(q, "activation_scheme", where) : "dynamic";
@@ -141,7 +169,11 @@ public record FineGrainedFp8Config(String activationScheme, List<Integer> weight
                 modules.add(n.stringValue());
             }
         }
-        return new FineGrainedFp8Config("dynamic", sizes, modules);
+        if (MXFP8.equals(method) && !BLOCK_1X32.equals(sizes)) {
+            throw new UnsupportedFormatException("an mxfp8 checkpoint has weight_block_size [1, 32] but this one has "
+                    + sizes, JsonPaths.child(where, "weight_block_size"));
+        }
+        return new FineGrainedFp8Config("dynamic", sizes, modules, method);
     }
 
     private static String text(JsonNode q, String key, Where where) {

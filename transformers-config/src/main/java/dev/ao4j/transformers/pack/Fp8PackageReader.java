@@ -15,10 +15,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Reads a FineGrainedFP8 package ({@code quant_method: "fp8"} with a {@code weight_block_size}): the state dict as
- * transformers sees it after loading, with each quantized weight dequantized,
+ * Reads a FineGrainedFP8 package ({@code quant_method: "fp8"} with a {@code weight_block_size}, or
+ * {@code "mxfp8"}): the state dict as transformers sees it after loading, with each quantized weight dequantized,
  * {@code w[i, j] = f32(q[i, j]) * weight_scale_inv[i / bn, j / bk]} (one f32 product, then one rounding to the
- * requested dtype, as {@code Float8Quantizer.dequantize}).
+ * requested dtype, as {@code Float8Quantizer.dequantize}); for mxfp8 the U8 scale byte {@code e} stands for
+ * {@code 2^(e - 127)}, as transformers' loader unpacks it.
  *
  * <p>Only whole blocks are read: a weight whose N or K is not a multiple of the block size (a ceil-div scale grid
  * with ragged edge blocks, which transformers' FP8Linear accepts) is refused, since ao4j never writes one.
@@ -107,8 +108,9 @@ public final class Fp8PackageReader implements AutoCloseable {
         int bn = quantizationConfig.blockRows();
         int bk = quantizationConfig.blockCols();
         Shape grid = Shape.of(ceilDiv(n, bn), ceilDiv(k, bk));
-        if (s.dtype() != DType.F32 || !s.shape().equals(grid)) {
-            throw new MalformedInputException(scaleName(name) + " must be F32 " + grid + " (ceil([" + n + ", " + k
+        DType scaleDtype = quantizationConfig.isMxfp8() ? DType.U8 : DType.F32;
+        if (s.dtype() != scaleDtype || !s.shape().equals(grid)) {
+            throw new MalformedInputException(scaleName(name) + " must be " + scaleDtype + " " + grid + " (ceil([" + n + ", " + k
                     + "] / " + quantizationConfig.weightBlockSize() + ")) but is " + s.dtype() + " " + s.shape(),
                     Where.tensor(checkpoint.fileOf(scaleName(name)), scaleName(name)));
         }
@@ -116,7 +118,15 @@ public final class Fp8PackageReader implements AutoCloseable {
             throw new UnsupportedFormatException("weight " + q.shape() + " has partial edge blocks of "
                     + quantizationConfig.weightBlockSize() + "; only whole blocks are supported", where);
         }
+        if (quantizationConfig.isMxfp8()) s = exponentMultipliers(s);
         return Float8Quantizer.dequantize(q, s, out, DivMode.CUDA_RECIPROCAL);
+    }
+
+    /** E8M0 bytes as the f32 multipliers transformers computes from them: {@code exp2(e - 127)}. */
+    private static Tensor exponentMultipliers(Tensor bytes) {
+        Tensor f = Tensor.allocate(DType.F32, bytes.shape());
+        for (long i = 0; i < bytes.numel(); i++) f.setFloat(i, (float) Math.scalb(1.0, (bytes.getByte(i) & 0xFF) - 127));
+        return f;
     }
 
     @Override

@@ -60,4 +60,20 @@ class FineGrainedFp8ConfigTest {
         assertThrows(InvalidConfigException.class, () -> new FineGrainedFp8Config("dynamic", List.of(128, 0), null));
         assertThrows(InvalidConfigException.class, () -> new FineGrainedFp8Config("dynamic", List.of(128), null));
     }
+
+    @Test
+    void mxfp8IsTheSameConfigWithItsOwnMethodAndA1x32Block() {
+        FineGrainedFp8Config mx = new FineGrainedFp8Config("dynamic", FineGrainedFp8Config.BLOCK_1X32, List.of("lm_head"),
+                FineGrainedFp8Config.MXFP8);
+        assertTrue(mx.isMxfp8());
+        assertEquals("mxfp8", mx.toJson().get("quant_method").asString());
+        assertEquals(mx, FineGrainedFp8Config.fromJson(mx.toJson(), Where.NOWHERE));
+        assertThrows(InvalidConfigException.class, () -> new FineGrainedFp8Config("dynamic", List.of(128, 128), null,
+                FineGrainedFp8Config.MXFP8));
+        assertThrows(InvalidConfigException.class, () -> new FineGrainedFp8Config("dynamic", List.of(1, 32), null,
+                "nvfp4"));
+        var wrongBlock = assertThrows(UnsupportedFormatException.class, () -> FineGrainedFp8Config.fromJson(json("""
+                {"quant_method": "mxfp8", "weight_block_size": [128, 128]}"""), Where.NOWHERE));
+        assertTrue(wrongBlock.getMessage().contains("[1, 32]"), wrongBlock.getMessage());
+    }
 }
