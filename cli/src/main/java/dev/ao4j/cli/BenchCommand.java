@@ -3,6 +3,9 @@ package dev.ao4j.cli;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.config.QuantConfig;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.mx.MxElement;
+import dev.ao4j.quant.mx.MxQuantizer;
+import dev.ao4j.quant.mx.ScalingMode;
 import dev.ao4j.quant.numerics.DivMode;
 import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.pipeline.Recipes;
@@ -31,7 +34,8 @@ import picocli.CommandLine.Spec;
         description = {"Quantize throughput per recipe (GB/s of bf16 input), reference loops vs Vector API kernels, "
                 + "measured in this process on a synthetic N(0, 0.05^2) bf16 weight.", ""},
         footer = {"", "Recipe 'sparse24' times 2:4 magnitude pruning alone (Sparse24.prune, CUDA tie rule); "
-                + "sparse24+<recipe> prunes and quantizes.", "", "Example:",
+                + "sparse24+<recipe> prunes and quantizes. mxfp6-e2m3 / mxfp6-e3m2 time MX quantization to FP6 "
+                + "(RCEIL scales), which no package format carries.", "", "Example:",
                 "  ao4j bench --rows 4096 --cols 4096 --recipe int8wo --recipe int4wo-128"})
 final class BenchCommand implements Callable<Integer> {
     static final List<String> DEFAULT_RECIPES = List.of("int4wo-128", "int4wo-128-plain", "int8wo", "int8dq",
@@ -78,6 +82,16 @@ final class BenchCommand implements Callable<Integer> {
                         w -> pruneOnly(w, Kernel.VECTOR)));
                 continue;
             }
+            if (Recipes.MXFP6.contains(recipe)) {
+                if (cols % MxQuantizer.BLOCK_SIZE != 0) {
+                    throw new InvalidConfigException("recipe '" + recipe + "' needs --cols divisible by "
+                            + MxQuantizer.BLOCK_SIZE + " but it is " + cols);
+                }
+                MxElement element = recipe.endsWith("e2m3") ? MxElement.FP6_E2M3 : MxElement.FP6_E3M2;
+                candidates.add(new Candidate(recipe, w -> mxOnly(w, element, Kernel.REFERENCE),
+                        w -> mxOnly(w, element, Kernel.VECTOR)));
+                continue;
+            }
             QuantConfig config = Recipes.config(recipe);
             WeightQuantizer ref = quantizer(recipe, config, Kernel.REFERENCE);
             String skip = ref.skipReason(shape, DType.BF16);
@@ -111,6 +125,12 @@ final class BenchCommand implements Callable<Integer> {
     private static WeightQuantizer quantizer(String recipe, QuantConfig config, Kernel kernel) {
         WeightQuantizer q = WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, kernel);
         return Recipes.isSparse24(recipe) ? new Sparse24Quantizer(q, TopkTies.CUDA_LOWEST_INDEX, kernel) : q;
+    }
+
+    /** MX quantization with torchao's default RCEIL scales, for the element formats no recipe config carries. */
+    private static void mxOnly(Tensor w, MxElement element, Kernel kernel) {
+        sink += MxQuantizer.quantize(w, element, ScalingMode.RCEIL, false, DivMode.CUDA_RECIPROCAL, kernel).qdata()
+                .getByte(0);
     }
 
     private static void pruneOnly(Tensor w, Kernel kernel) {

@@ -1,6 +1,7 @@
 package dev.ao4j.quant.pipeline;
 
 import dev.ao4j.quant.InvalidConfigException;
+import dev.ao4j.quant.UnsupportedFormatException;
 import dev.ao4j.quant.config.Float8DynamicActivationFloat8WeightConfig;
 import dev.ao4j.quant.config.Float8WeightOnlyConfig;
 import dev.ao4j.quant.config.Granularity;
@@ -25,6 +26,12 @@ public final class Recipes {
     public static final List<String> NAMES = List.of("int4wo-<32|64|128|256>", "int4wo-<g>-plain", "int8wo", "int8dq",
             "8da4w-<32|64|128|256>", "fp8wo", "fp8dq-row", "fp8dq-tensor", "fp8-block128", "mxfp8", "mxfp4", "nvfp4",
             "sparse24+<recipe>");
+
+    /**
+     * MXFP6 element formats: quantized bit-exactly by {@code dev.ao4j.quant.mx.MxQuantizer} (and benchmarked), but no
+     * package can carry them (see {@link #config}).
+     */
+    public static final List<String> MXFP6 = List.of("mxfp6-e2m3", "mxfp6-e3m2");
 
     /** Prefix of a recipe that prunes every quantized weight to 2:4 before quantizing it ({@code sparse24+int4wo-128}). */
     public static final String SPARSE24_PREFIX = "sparse24+";
@@ -68,6 +75,12 @@ public final class Recipes {
             case "mxfp8" -> MXDynamicActivationMXWeightConfig.defaults();
             case "mxfp4" -> MXDynamicActivationMXWeightConfig.mxfp4();
             case "nvfp4" -> NVFP4WeightOnlyConfig.defaults();
+            case "mxfp6-e2m3", "mxfp6-e3m2" -> throw new UnsupportedFormatException("recipe '" + recipe + "' has no "
+                    + "package any loader reads: torchao 0.18's MXDynamicActivationMXWeightConfig takes only torch "
+                    + "dtypes (float8_e4m3fn, float8_e5m2, float4_e2m1fn_x2) as element types, so an MXFP6 weight "
+                    + "has no config to serialize, and neither transformers, vLLM nor SGLang loads MXFP6 "
+                    + "checkpoints; use mxfp8 or mxfp4 (MXFP6 numerics: dev.ao4j.quant.mx.MxQuantizer, 'ao4j bench "
+                    + "--recipe " + recipe + "')");
             default -> throw new InvalidConfigException("unknown recipe '" + recipe + "'; known recipes: "
                     + String.join(", ", NAMES));
         };
