@@ -194,18 +194,13 @@ extern "C" __global__ void int8_sym(const uint16_t* x, long long rows, long long
     auto load = [&](int ch) { return ld16(base + 8 * ch); };
     int nch = seglen / 8;
     uint4 cache[MAXC];
-    MinMax m;
-    pass1(cache, s.lane, tps, nch, s.valid, load, [&](uint4 u) { m.add(u); });
-    u32 mn, mx;
-    m.reduce(tps, mn, mx);
+    // max(-min(mn, 0), max(mx, 0)) is max |x| (up to the sign of a zero, which the eps clamp erases): one integer
+    // reduction over |x|'s bits, in which any NaN exceeds every number
+    u32 a = 0;
+    pass1(cache, s.lane, tps, nch, s.valid, load, [&](uint4 u) { a = abs_max8(u, a); });
+    a = seg_reduce(a, tps, UMaxOp());
     if (!s.valid) return;
-    u32 sc;
-    if (is_nan_bits(mn)) {
-        sc = 0x7FC00000u;
-    } else {
-        float mn0 = fminf(F(mn), 0.0f), mx0 = fmaxf(F(mx), 0.0f);
-        sc = clamp_min(bf16r_num(B(__fmul_rn(fmaxf(-mn0, mx0), c))), eps);
-    }
+    u32 sc = is_nan_bits(a) ? 0x7FC00000u : clamp_min(bf16r_num(B(__fmul_rn(F(a), c))), eps);
     if (s.lane == 0) scale[s.seg] = sc;
     float inv = __fdiv_rn(1.0f, F(sc));
     int8_t* out = q + (long long)s.row * cols + s.col0;
@@ -233,17 +228,22 @@ __device__ __forceinline__ bool near_bf16_tie(u32 qb) { return ((qb + 8u - 0x800
 // scale/zero). Codes go straight into tinygemm's int32 [N'/8, K'/128, 32, 4] layout: a word (nt, kt, t, w) holds,
 // in nibble i, u[8nt + t/4][128kt + 32w + 2(t%4) + (i >> 2) + 8(i & 1) + 16((i >> 1) & 1)], so the four threads
 // holding 8-column chunks q = 0..3 of one 32-column window each give word t%4 = p its elements 2p and 2p + 1 at
-// nibbles q and q + 4; an OR across the four threads assembles each word. tps == g / 8: one chunk per thread.
+// nibbles q and q + 4; an OR across the four threads assembles each word. tps == 4: a thread holds chunk q = lane
+// of every window of its group (g <= 256: at most MAXC chunks, all kept in registers).
 extern "C" __global__ void int4_tinygemm(const uint16_t* x, long long n, long long k, long long n_pad,
                                          long long k_pad, int g, int tps, u32* packed, uint16_t* scale_zero,
                                          float c, float eps) {
     u32 spr = (u32)(k_pad / g);
     Seg s = segment_of((unsigned long long)n_pad * spr, spr, g, tps);
-    long long col = (long long)s.col0 + 8LL * s.lane;
-    uint4 u = make_uint4(0, 0, 0, 0);
-    if (s.valid && s.row < n && col < k) u = ld16(x + (long long)s.row * k + col);
+    bool real_row = s.row < n;
+    auto load = [&](int ch) {
+        long long col = (long long)s.col0 + 8LL * ch;
+        return real_row && col < k ? ld16(x + (long long)s.row * k + col) : make_uint4(0, 0, 0, 0);
+    };
+    int nch = g / 8;
+    uint4 cache[MAXC];
     MinMax m;
-    if (s.valid) m.add(u);
+    pass1(cache, s.lane, tps, nch, s.valid, load, [&](uint4 u) { m.add(u); });
     u32 mn, mx;
     m.reduce(tps, mn, mx);
     if (!s.valid) return;
@@ -261,40 +261,42 @@ extern "C" __global__ void int4_tinygemm(const uint16_t* x, long long n, long lo
     // fast: no NaN can arise, and 1/scale is a normal f32 (scale in (2^-125, 2^125)).
     bool fast = !is_nan_bits(mn) && !is_nan_bits(low) && scf > 0x1p-125f && scf < 0x1p125f;
     float rinv = __frcp_rn(scf);
-    u32 v[8];
-    unpack8(u, v);
-    u32 w[8];
-#pragma unroll
-    for (int i = 0; i < 8; i++) {
-        float a = F(bf16r(B(__fsub_rn(F(v[i]), lowf))));
-        u32 qb;
-        if (fast) {
-            qb = B(__fmul_rn(a, rinv));
-            if (near_bf16_tie(qb)) qb = B(__fdiv_rn(a, scf));
-        } else {
-            qb = B(__fdiv_rn(a, scf));
-        }
-        float r = rintf(F(bf16r(qb)));
-        w[i] = r != r ? 0u : (u32)fminf(fmaxf(r, 0.0f), 15.0f);
-    }
-    int q = s.lane & 3;
-    u32 mine[4];
-#pragma unroll
-    for (int p = 0; p < 4; p++) mine[p] = (w[2 * p] << (4 * q)) | (w[2 * p + 1] << (4 * (q + 4)));
-    unsigned quad = 0xFu << (threadIdx.x & 28);  // the four threads of this window (segments never split one)
-#pragma unroll
-    for (int p = 0; p < 4; p++) {
-        mine[p] |= __shfl_xor_sync(quad, mine[p], 1);
-        mine[p] |= __shfl_xor_sync(quad, mine[p], 2);
-    }
-    long long window = col / 32;  // 32-column window along K'
-    long long kt = window / 4;
-    int wi = (int)(window % 4);
-    long long nt = s.row / 8;
-    int t = (int)(s.row % 8) * 4 + q;
     long long k_tiles = k_pad / 128;
-    u32 word = q == 0 ? mine[0] : q == 1 ? mine[1] : q == 2 ? mine[2] : mine[3];  // no local-memory array
-    packed[((nt * k_tiles + kt) * 32 + t) * 4 + wi] = word;
+    long long nt = s.row / 8;
+    int q = s.lane;  // tps == 4: chunk ch = lane + 4i is chunk q = ch & 3 of its 32-column window
+    int t = (int)(s.row % 8) * 4 + q;
+    unsigned quad = 0xFu << (threadIdx.x & 28);  // the four threads of this segment
+    pass2(cache, s.lane, tps, nch, load, [&](int ch, uint4 u) {
+        u32 v[8];
+        unpack8(u, v);
+        u32 w[8];
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            float a = F(bf16r(B(__fsub_rn(F(v[i]), lowf))));
+            u32 qb;
+            if (fast) {
+                qb = B(__fmul_rn(a, rinv));
+                if (near_bf16_tie(qb)) qb = B(__fdiv_rn(a, scf));
+            } else {
+                qb = B(__fdiv_rn(a, scf));
+            }
+            float r = rintf(F(bf16r(qb)));
+            w[i] = r != r ? 0u : (u32)fminf(fmaxf(r, 0.0f), 15.0f);
+        }
+        u32 mine[4];
+#pragma unroll
+        for (int p = 0; p < 4; p++) mine[p] = (w[2 * p] << (4 * q)) | (w[2 * p + 1] << (4 * (q + 4)));
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            mine[p] |= __shfl_xor_sync(quad, mine[p], 1);
+            mine[p] |= __shfl_xor_sync(quad, mine[p], 2);
+        }
+        long long window = ((long long)s.col0 + 8LL * ch) / 32;  // 32-column window along K'
+        long long kt = window / 4;
+        int wi = (int)(window % 4);
+        u32 word = q == 0 ? mine[0] : q == 1 ? mine[1] : q == 2 ? mine[2] : mine[3];  // no local-memory array
+        packed[((nt * k_tiles + kt) * 32 + t) * 4 + wi] = word;
+    });
 }
 
 // ---- int4 plain (MSLK int4_row_quantize_zp): Int4Tensor.from_hp ---------------------------------------------------
@@ -310,11 +312,12 @@ extern "C" __global__ void int4_mslk(const uint16_t* x, long long n, long long k
                                      uint16_t* scale, uint16_t* zero, float c) {
     u32 spr = (u32)(k / g);
     Seg s = segment_of((unsigned long long)n * spr, spr, g, tps);
-    long long at = (long long)s.row * k + s.col0 + 8LL * s.lane;
-    uint4 u = make_uint4(0, 0, 0, 0);
-    if (s.valid) u = ld16(x + at);
+    long long base = (long long)s.row * k + s.col0;
+    auto load = [&](int ch) { return ld16(x + base + 8 * ch); };
+    int nch = g / 8;
+    uint4 cache[MAXC];
     MinMax m;
-    if (s.valid) m.add(u);
+    pass1(cache, s.lane, tps, nch, s.valid, load, [&](uint4 u) { m.add(u); });
     u32 mn, mx;
     m.reduce(tps, mn, mx);
     if (!s.valid) return;
@@ -341,25 +344,27 @@ extern "C" __global__ void int4_mslk(const uint16_t* x, long long n, long long k
     }
     float scf = F(sc), mnf = F(mn);
     float rinv = __frcp_rn(scf);
-    u32 v[8];
-    unpack8(u, v);
-    u32 word = 0;
-#pragma unroll
-    for (int i = 0; i < 8; i++) {
-        float t = __fsub_rn(F(v[i]), mnf);
-        float qf;
-        if (fast) {
-            // within 2^-22 relative of RN(t / s); only a quotient next to a rint tie (j + 0.5) needs the division
-            qf = __fmul_rn(t, rinv);
-            if (fabsf(qf) < 32.0f && fabsf(fabsf(__fsub_rn(qf, rintf(qf))) - 0.5f) < 0x1p-14f) qf = __fdiv_rn(t, scf);
-        } else {
-            qf = __fdiv_rn(t, scf);
+    pass2(cache, s.lane, tps, nch, load, [&](int ch, uint4 u) {
+        u32 v[8];
+        unpack8(u, v);
+        u32 word = 0;
+    #pragma unroll
+        for (int i = 0; i < 8; i++) {
+            float t = __fsub_rn(F(v[i]), mnf);
+            float qf;
+            if (fast) {
+                // within 2^-22 relative of RN(t / s); only a quotient next to a rint tie (j + 0.5) needs the division
+                qf = __fmul_rn(t, rinv);
+                if (fabsf(qf) < 32.0f && fabsf(fabsf(__fsub_rn(qf, rintf(qf))) - 0.5f) < 0x1p-14f) qf = __fdiv_rn(t, scf);
+            } else {
+                qf = __fdiv_rn(t, scf);
+            }
+            float r = rintf(qf);
+            u32 cu = r != r ? 8u : (u32)fminf(fmaxf(r, 0.0f), 15.0f);
+            word |= ((cu - 8u) & 0xFu) << (4 * i);
         }
-        float r = rintf(qf);
-        u32 cu = r != r ? 8u : (u32)fminf(fmaxf(r, 0.0f), 15.0f);
-        word |= ((cu - 8u) & 0xFu) << (4 * i);
-    }
-    qdata[at / 8] = word;
+        qdata[(base + 8 * ch) / 8] = word;
+    });
 }
 
 // ---- float8: Float8Tensor.from_hp (torch path) --------------------------------------------------------------------
@@ -480,24 +485,12 @@ __device__ __forceinline__ long long swizzle_offset(u32 r, u32 c, u32 cols) {
 __device__ __forceinline__ u32 fp4_code(u32 b) {
     u32 abs = b & 0x7FFFFFFFu;
     float a = F(abs);
-    int code;
-    if (a >= 6.0f) {
-        code = 7;
-    } else if (a < 1.0f) {  // subnormal grid of steps 0.5 (SmallFloat.roundToCode with mbits 1, bias 1)
-        int e = (int)(abs >> 23);
-        u32 sig = e == 0 ? (abs & 0x7FFFFFu) : ((abs & 0x7FFFFFu) | 0x800000u);
-        int shift = 149 - (e == 0 ? 1 : e);
-        if (shift > 25) {
-            code = 0;
-        } else {
-            u32 qv = sig >> shift, rem = sig & ((1u << shift) - 1u), half = 1u << (shift - 1);
-            code = (int)(qv + ((rem > half || (rem == half && (qv & 1u))) ? 1u : 0u));
-        }
-    } else {
-        int odd = (int)((abs >> 22) & 1u);
-        int v = (int)abs + ((1 - 127) << 23) + ((1 << 21) - 1) + odd;
-        code = (v >> 22) & 0xFF;
-    }
+    // [0, 1): the subnormal grid of steps 0.5 with ties to the even code is rint(2a) (2a is exact)
+    float sub = rintf(__fmul_rn(a, 2.0f));
+    // [1, 6) and NaN: re-bias the exponent, round the mantissa to 1 bit with integer arithmetic
+    int v = (int)abs + ((1 - 127) << 23) + ((1 << 21) - 1) + (int)((abs >> 22) & 1u);
+    int norm = (v >> 22) & 0xFF;
+    int code = a >= 6.0f ? 7 : (a < 1.0f ? (int)sub : norm);
     return (u32)(code | ((int)b < 0 ? 8 : 0)) & 0xFFu;
 }
 
@@ -517,10 +510,15 @@ __device__ __forceinline__ u32 e8m0_code(u32 amax, int scaling, int mbits, int t
         } else if (d == 0.0f) {
             e = -127;
         } else {
-            u32 db = B(d);
+            u32 db = B(d), mant = db & 0x7FFFFFu, ex = db >> 23;
             float l;
-            if ((db & 0x7FFFFFu) == 0 && (db >> 23) != 0) {
-                l = (float)((int)(db >> 23) - 127);
+            if (mant == 0 && ex != 0) {
+                l = (float)((int)ex - 127);
+            } else if (ex != 0 && mant > (1u << 9) && mant < (1u << 23) - (1u << 10)) {
+                // d = m * 2^E with m in (1 + 2^-14, 2 - 2^-13): log2(m) is more than 2^-15 from 0 and from 1, more
+                // than half an f32 ulp of any |E + log2 m| <= 128, so the rounded log2 lies strictly between E
+                // and E + 1 and its ceiling is E + 1
+                l = (float)((int)ex - 126);
             } else {
                 // the reference's log2f: the double logarithm divided by ln 2, rounded to f32
                 l = __double2float_rn(__ddiv_rn(log((double)d), 0.69314718055994530942));

@@ -103,7 +103,7 @@ final class CudaKernels {
         long nPad = ceilTo(n, 8);
         long kPad = ceilTo(k, 1024);
         int groups = Math.toIntExact(kPad / g);
-        int tps = g / 8;
+        int tps = 4; // a thread keeps chunk q of every 32-column window of its group (quant.cu)
         float c = (float) (1.0 / 15);
         float eps = Float.MIN_NORMAL; // Tinygemm.defaultEps(BF16)
         return new Plan(w, n, nPad, 8,
@@ -129,7 +129,7 @@ final class CudaKernels {
         long n = w.shape().dim(0);
         long k = w.shape().dim(1);
         int groups = Math.toIntExact(k / g);
-        int tps = g / 8;
+        int tps = 4; // a thread keeps chunk q of every 32-column window of its group (quant.cu)
         float c = (float) (1.0 / 15);
         return new Plan(w, n, n, 1,
                 List.of(Plan.Output.rows(qdata, k / 2), new Plan.Output(scale, 2, groups, 1),
