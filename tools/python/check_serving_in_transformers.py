@@ -3,7 +3,7 @@
 
 usage: check_serving_in_transformers.py --text HELDOUT.txt --base BF16_DIR [--out report.json] LABEL=PACKAGE_DIR ...
 For each package, by its quantization_config:
-  quant_method "fp8"                 AutoModelForCausalLM.from_pretrained as is (FP8Linear; its forward needs the
+  quant_method "fp8" / "mxfp8"       AutoModelForCausalLM.from_pretrained as is (FP8Linear; its forward needs the
                                      `kernels` package) and with FineGrainedFP8Config(dequantize=True) (transformers'
                                      own dequantization of our bytes to bf16)
   "compressed-tensors" / "gptq" /    as is, when the host has the library transformers needs for it
@@ -73,12 +73,16 @@ def main():
     need = {'compressed-tensors': 'compressed_tensors', 'gptq': 'gptqmodel', 'awq': 'awq'}
     for spec in a.packages:
         label, path = spec.split('=', 1)
-        method = json.load(open(path + '/config.json'))['quantization_config']['quant_method']
+        qc = json.load(open(path + '/config.json'))['quantization_config']
+        method = qc['quant_method']
         entry = report['packages'][label] = {'dir': path, 'quant_method': method}
-        if method == 'fp8':
+        if method in ('fp8', 'mxfp8'):
             entry['as_is'] = attempt(label + ' as is', path)
+            # the package's own config with dequantize on: transformers turns our codes and scales into bf16 itself
+            own = {k: v for k, v in qc.items() if k != 'dequantize'}
             entry['dequantize_true'] = attempt(label + ' dequantize=True', path,
-                                               quantization_config=transformers.FineGrainedFP8Config(dequantize=True))
+                                               quantization_config=transformers.FineGrainedFP8Config(**own,
+                                                                                                     dequantize=True))
         elif method in need and not libs[need[method]] and not (method == 'gptq' and libs['auto_gptq']):
             entry['as_is'] = {'status': 'not available', 'why': need[method] + ' is not installed on this host'}
         else:

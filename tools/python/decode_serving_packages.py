@@ -145,7 +145,9 @@ def decode_awq(qc, t, prefix):
 
 def decode_fp8(qc, t, prefix):
     q = t[prefix + '.weight'].float()
-    s = t[prefix + '.weight_scale_inv'].float()
+    s = t[prefix + '.weight_scale_inv']
+    # mxfp8: E8M0 exponent bytes, multiplier 2^(byte - 127); fp8: f32 multipliers
+    s = torch.pow(2.0, s.to(torch.int64).float() - 127) if s.dtype == torch.uint8 else s.float()
     bn, bk = qc['weight_block_size']
     return q * s.repeat_interleave(bn, 0).repeat_interleave(bk, 1)[:q.shape[0], :q.shape[1]]
 
@@ -155,9 +157,10 @@ QUANTIZED_SUFFIXES = {
     'gptq': ['.qweight'],
     'awq': ['.qweight'],
     'fp8': ['.weight'],
+    'mxfp8': ['.weight'],
 }
 DECODERS = {'compressed-tensors': decode_compressed_tensors, 'gptq': decode_gptq, 'awq': decode_awq,
-            'fp8': decode_fp8}
+            'fp8': decode_fp8, 'mxfp8': decode_fp8}
 PLAIN_DTYPES = (torch.bfloat16, torch.float16, torch.float32)
 
 
