@@ -1,55 +1,187 @@
 package dev.ao4j.quant.pipeline;
 
+import dev.ao4j.quant.Ao4jException;
+import dev.ao4j.quant.Where;
 import dev.ao4j.quant.qtensor.QuantizedTensor;
 import dev.ao4j.safetensors.ShardedCheckpoint;
 import dev.ao4j.quant.tensor.Tensor;
 import dev.ao4j.safetensors.TensorInfo;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
- * The streaming quantization pipeline: source checkpoint → per-tensor decision → quantize → sink, one tensor at a
- * time, so peak memory is bounded by the largest tensor (source tensors are memory-mapped views; each output is
- * released once the sink has written it).
+ * The streaming quantization pipeline: source checkpoint → per-tensor decision → quantize → sink, in source order.
+ * {@link Overlap#SERIAL} handles one tensor at a time, so peak memory is bounded by the largest tensor (source
+ * tensors are memory-mapped views; each output is released once the sink has written it). {@link Overlap#WRITE_BEHIND}
+ * hands each result to one writer thread and quantizes the next tensor while the sink writes it: the disk write of
+ * tensor i overlaps the read and quantization of tensor i+1 (on the CPU or the GPU), with at most two tensors in
+ * flight. The sink sees the same calls in the same order either way, all from one thread; commit comes after the
+ * last write.
  */
 public final class Quantizer {
     private Quantizer() {}
 
-    /** Runs {@code recipe} over every tensor of {@code source} into {@code sink}, then commits the sink. */
+    /** Whether the sink's writes overlap the quantization of the next tensor. */
+    public enum Overlap {
+        /** Read, quantize, write; then the next tensor. At most one tensor in flight. */
+        SERIAL,
+        /** The sink writes tensor i on a writer thread while tensor i+1 is quantized. At most two in flight. */
+        WRITE_BEHIND
+    }
+
+    /** Runs {@code recipe} over every tensor of {@code source} into {@code sink}, one tensor at a time, then commits. */
     public static QuantReport quantize(ShardedCheckpoint source, Recipe recipe, ModelSink sink, QuantListener listener) {
+        return quantize(source, recipe, sink, listener, Overlap.SERIAL);
+    }
+
+    /**
+     * Runs {@code recipe} over every tensor of {@code source} into {@code sink}, then commits the sink. With
+     * {@link Overlap#WRITE_BEHIND} a failing write surfaces here, naming its tensor, once the tensor after it is
+     * quantized (or at the end); nothing is written after a failure and the sink is not committed.
+     */
+    public static QuantReport quantize(ShardedCheckpoint source, Recipe recipe, ModelSink sink, QuantListener listener,
+                                       Overlap overlap) {
         long start = System.nanoTime();
         List<String> names = source.names();
         long inputBytes = names.stream().mapToLong(n -> source.info(n).byteSize()).sum();
         listener.runStarted(names.size(), inputBytes);
-        List<TensorResult> results = new ArrayList<>(names.size());
-        for (int i = 0; i < names.size(); i++) {
-            String name = names.get(i);
-            listener.tensorStarted(i, name);
-            TensorResult r = process(name, source.info(name), source.tensor(name), recipe, sink);
-            results.add(r);
-            listener.tensorFinished(i, r);
-        }
+        List<TensorResult> results = overlap == Overlap.SERIAL ? serial(source, recipe, sink, listener)
+                : writeBehind(source, recipe, sink, listener);
         QuantReport report = new QuantReport(recipe.name(), results, System.nanoTime() - start);
         sink.commit(report);
         listener.runFinished(report);
         return report;
     }
 
-    private static TensorResult process(String name, TensorInfo info, Tensor stored, Recipe recipe, ModelSink sink) {
+    private static List<TensorResult> serial(ShardedCheckpoint source, Recipe recipe, ModelSink sink,
+                                             QuantListener listener) {
+        List<String> names = source.names();
+        List<TensorResult> results = new ArrayList<>(names.size());
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            listener.tensorStarted(i, name);
+            Done d = process(name, source.info(name), source.tensor(name), recipe);
+            long w0 = System.nanoTime();
+            d.write(sink);
+            TensorResult r = d.result(System.nanoTime() - w0);
+            results.add(r);
+            listener.tensorFinished(i, r);
+        }
+        return results;
+    }
+
+    /**
+     * Quantizes on the calling thread, writes on one writer thread. Before handing tensor i+1 to the writer, waits
+     * for tensor i's write: so writes stay in order, one at a time, and at most two results are alive (the one
+     * being written and the one waiting). Listener events stay on the calling thread.
+     */
+    private static List<TensorResult> writeBehind(ShardedCheckpoint source, Recipe recipe, ModelSink sink,
+                                                  QuantListener listener) {
+        List<String> names = source.names();
+        List<TensorResult> results = new ArrayList<>(names.size());
+        ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "ao4j-sink-writer");
+            t.setDaemon(true);
+            return t;
+        });
+        Future<TensorResult> inFlight = null;
+        int inFlightIndex = -1;
+        boolean failed = true;
+        try {
+            for (int i = 0; i < names.size(); i++) {
+                String name = names.get(i);
+                listener.tensorStarted(i, name);
+                Done d = process(name, source.info(name), source.tensor(name), recipe);
+                if (inFlight != null) finish(inFlight, names.get(inFlightIndex), inFlightIndex, results, listener);
+                inFlight = writer.submit(() -> {
+                    long w0 = System.nanoTime();
+                    d.write(sink);
+                    return d.result(System.nanoTime() - w0);
+                });
+                inFlightIndex = i;
+            }
+            if (inFlight != null) finish(inFlight, names.get(inFlightIndex), inFlightIndex, results, listener);
+            failed = false;
+            return results;
+        } finally {
+            if (failed && inFlight != null) {
+                inFlight.cancel(false); // not started: never runs; running: we wait for it below
+            }
+            writer.shutdown();
+            awaitQuietly(writer); // the caller closes the sink next: no write may still be running then
+        }
+    }
+
+    private static void finish(Future<TensorResult> f, String name, int index, List<TensorResult> results,
+                               QuantListener listener) {
+        TensorResult r;
+        try {
+            r = f.get();
+        } catch (ExecutionException e) {
+            throw writeFailure(name, e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Ao4jException("interrupted while writing a tensor", Where.tensor(null, name), e);
+        } catch (CancellationException e) {
+            throw new IllegalStateException("the write of " + name + " was cancelled", e);
+        }
+        results.add(r);
+        listener.tensorFinished(index, r);
+    }
+
+    /** The writer's exception, as is when it already names a tensor or is an Error, else wrapped with the name. */
+    private static RuntimeException writeFailure(String name, Throwable cause) {
+        if (cause instanceof Error err) throw err;
+        if (cause instanceof Ao4jException a && a.where().tensor() != null) return a;
+        String msg = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+        return new Ao4jException("writing the tensor failed: " + msg, Where.tensor(null, name), cause);
+    }
+
+    private static void awaitQuietly(ExecutorService writer) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                if (writer.awaitTermination(1, java.util.concurrent.TimeUnit.DAYS)) break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+    }
+
+    /** A tensor ready for the sink: kept as is (quantized == null) or quantized. */
+    private record Done(String name, TensorInfo info, Tensor plain, QuantizedTensor quantized, String skip,
+                        double sqnr, long nanos) {
+        void write(ModelSink sink) {
+            if (quantized == null) sink.writePlain(name, plain);
+            else sink.writeQuantized(name, quantized);
+        }
+
+        /** The tensor's result; its time is the quantization plus the sink's write. */
+        TensorResult result(long writeNanos) {
+            if (quantized == null) {
+                return new TensorResult(name, info.dtype(), info.shape(), null, skip, info.byteSize(),
+                        plain.byteSize(), Double.NaN, nanos + writeNanos);
+            }
+            long outBytes = quantized.parts().stream().mapToLong(p -> p.tensor().byteSize()).sum();
+            return new TensorResult(name, info.dtype(), info.shape(), quantized.typeName(), null, info.byteSize(),
+                    outBytes, sqnr, nanos + writeNanos);
+        }
+    }
+
+    private static Done process(String name, TensorInfo info, Tensor stored, Recipe recipe) {
         long t0 = System.nanoTime();
         Tensor tensor = recipe.casts(info.dtype()) ? stored.to(recipe.computeDtype()) : stored;
         String skip = recipe.selector().skipReason(name, info.shape());
         if (skip == null) skip = recipe.quantizer().skipReason(info.shape(), tensor.dtype());
-        if (skip != null) {
-            sink.writePlain(name, tensor);
-            return new TensorResult(name, info.dtype(), info.shape(), null, skip, info.byteSize(), tensor.byteSize(),
-                    Double.NaN, System.nanoTime() - t0);
-        }
+        if (skip != null) return new Done(name, info, tensor, null, skip, Double.NaN, System.nanoTime() - t0);
         QuantizedTensor q = recipe.quantizer().quantize(tensor);
         double sqnr = recipe.measureError() ? Sqnr.db(tensor, recipe.quantizer().dequantize(q)) : Double.NaN;
-        sink.writeQuantized(name, q);
-        long outBytes = q.parts().stream().mapToLong(p -> p.tensor().byteSize()).sum();
-        return new TensorResult(name, info.dtype(), info.shape(), q.typeName(), null, info.byteSize(), outBytes, sqnr,
-                System.nanoTime() - t0);
+        return new Done(name, info, null, q, null, sqnr, System.nanoTime() - t0);
     }
 }
