@@ -6,6 +6,8 @@
 #                        tools/gpu/run.sh check OUT        # kernels vs CPU reference + kernel throughput -> OUT/*.json
 #                        tools/gpu/run.sh e2e OUT [LAYERS] # synthetic Llama-3-8B-shaped model: int4/fp8 on the GPU vs
 #                                                          # the CPU and vs plain read+write of the same bytes
+#                        tools/gpu/run.sh all OUT [LAYERS] # check (at most CHECK_TIMEOUT s, default 120), then e2e
+#                                                          # with the CPU pipeline bench on fp8dq-row only
 # Builds on ../shared/tools/device-java (the runtime packer) when present.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,8 +33,10 @@ e2e)
   rm -rf "$work"; mkdir -p "$work"
   log="$out/e2e.txt"
   # CPU pipeline timings (and the synthetic checkpoint, kept in $work/synthetic)
+  bench_recipes=()
+  for r in ${BENCH_RECIPES:-int4wo-128 fp8dq-row}; do bench_recipes+=(--recipe "$r"); done
   java -jar "$top/.device/lib/ao4j.jar" bench-pipeline --layers "$layers" --work-dir "$work" \
-    --recipe int4wo-128 --recipe fp8dq-row > "$log"
+    "${bench_recipes[@]}" > "$log"
   src="$work/synthetic"
   bytes=$(du -sb "$src" | cut -f1)
   echo "# source $bytes bytes, $(nproc) cpus" >> "$log"
@@ -45,8 +49,8 @@ e2e)
   }
   for r in int4wo-128 fp8dq-row; do
     for d in cuda cpu; do
-      sec=$(t quantize "$r" "$d")
-      echo "quantize $r --device $d: $sec s ($(du -sb "$work/q-$r-$d" | cut -f1) bytes out)" >> "$log"
+      sec=$(t quantize "$r" "$d"); syn=$(t sync)
+      echo "quantize $r --device $d: $sec s, then sync $syn s ($(du -sb "$work/q-$r-$d" | cut -f1) bytes out)" >> "$log"
     done
     if cmp -s <(cd "$work/q-$r-cuda" && cat *.safetensors) <(cd "$work/q-$r-cpu" && cat *.safetensors); then
       echo "$r: cuda and cpu packages byte-identical" >> "$log"
@@ -57,6 +61,11 @@ e2e)
   done
   cat "$log"
   ;;
+all)
+  out=${2:?output dir}; mkdir -p "$out"
+  timeout "${CHECK_TIMEOUT:-120}" bash "$0" check "$out" || echo "check: exit $?" >> "$out/status.txt"
+  BENCH_RECIPES=${BENCH_RECIPES:-fp8dq-row} bash "$0" e2e "$out" "${3:-32}" || echo "e2e: exit $?" >> "$out/status.txt"
+  ;;
 *)
-  sed -n '2,10p' "$0"; exit 0 ;;
+  sed -n '2,12p' "$0"; exit 0 ;;
 esac

@@ -12,6 +12,10 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import jcuda.CudaException;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
@@ -36,17 +40,44 @@ import jcuda.driver.JCudaDriver;
  * out on one stream, the host copies chunk i+1 from the (memory-mapped) tensor into the other pinned buffer and
  * the other stream's H2D can run alongside chunk i's kernel and D2H; the host scatters chunk i-1's results into the
  * output tensors at the same time. Calls are serialized (one job at a time per JVM).
+ *
+ * <p>Host copies (mapped tensor → pinned buffer, pinned results → output tensors) are cut into pieces copied by
+ * {@link #COPY_THREADS} threads: one thread copies 5 to 7 GB/s out of a file mapping, which was the pipeline's
+ * bottleneck. (Registering the mapping itself with {@code cuMemHostRegister} would skip the copy, but pinning a
+ * shared file mapping is not supported by every driver and pins the whole range first; plain copies into pinned
+ * memory work everywhere.)
+ *
+ * <p>A plan with a {@link Plan#reduce} pass (per-tensor scales: fp8 per tensor, NVFP4 with the per-tensor scale)
+ * still streams in chunks: pass one copies each chunk into a device buffer holding the whole tensor and runs the
+ * reduction on it as it lands; pass two quantizes the resident chunks and copies their results out. The tensor
+ * crosses the bus once and every buffer is reused between calls.
  */
 final class CudaDevice implements CudaRunner {
     /** Input bytes per chunk: big enough that launch and copy latencies vanish, small enough to pipeline. */
     static final long CHUNK_BYTES = 64L << 20;
     private static final int THREADS = 256;
+    /** Host copy threads: half the cores (the other half quantize or write), 1 to 8. */
+    static final int COPY_THREADS = Math.clamp(Runtime.getRuntime().availableProcessors() / 2, 1, 8);
+    /** Host copies below this size are not split. */
+    private static final long COPY_PIECE = 4L << 20;
 
     private final CUcontext context;
     private final String name;
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final CUstream[] streams = {new CUstream(), new CUstream()};
     private final Slot[] slots = {new Slot(), new Slot()};
+    private final ExecutorService copiers = Executors.newFixedThreadPool(COPY_THREADS, r -> {
+        Thread t = new Thread(r, "ao4j-cuda-host-copy");
+        t.setDaemon(true);
+        return t;
+    });
+    private long chunkBytes = CHUNK_BYTES;
+    /** The whole input of a plan with a reduce pass, on the device (grown on demand, kept between calls). */
+    private CUdeviceptr resident;
+    private long residentBytes;
+    /** Scratch of a plan with a reduce pass: one set for the whole tensor, shared by both streams. */
+    private final List<CUdeviceptr> tensorScratch = new ArrayList<>();
+    private final List<Long> tensorScratchCap = new ArrayList<>();
 
     private CudaDevice(CUcontext context, String name, CUmodule module) {
         this.context = context;
@@ -101,6 +132,12 @@ final class CudaDevice implements CudaRunner {
     }
 
     @Override
+    public synchronized void chunkBytes(long bytes) {
+        if (bytes <= 0) throw new IllegalArgumentException("chunk bytes must be positive but was " + bytes);
+        chunkBytes = bytes;
+    }
+
+    @Override
     public synchronized void run(Plan plan) {
         try {
             cuCtxSetCurrent(context);
@@ -113,9 +150,11 @@ final class CudaDevice implements CudaRunner {
     private void runChunks(Plan plan) {
         long rowBytes = Math.max(1, plan.inputRowBytes());
         long align = plan.rowAlign();
-        long chunkRows = Math.max(align, CHUNK_BYTES / rowBytes / align * align);
+        long chunkRows = Math.max(align, chunkBytes / rowBytes / align * align);
         chunkRows = Math.min(chunkRows, (plan.rows() + align - 1) / align * align);
         for (Slot s : slots) s.ensure(plan, chunkRows, rowBytes);
+        boolean twoPass = plan.reduce() != null;
+        if (twoPass) reducePass(plan, chunkRows, rowBytes);
         Plan.Chunk[] pending = new Plan.Chunk[2];
         int i = 0;
         for (long r0 = 0; r0 < plan.rows(); r0 += chunkRows, i++) {
@@ -126,10 +165,21 @@ final class CudaDevice implements CudaRunner {
                 scatter(plan, pending[k], s);
             }
             Plan.Chunk c = plan.chunk(r0, Math.min(chunkRows, plan.rows() - r0));
-            long inBytes = c.inputRows() * rowBytes;
-            MemorySegment.copy(plan.input().data(), c.rowFrom() * rowBytes, s.hostIn, 0, inBytes);
-            cuMemcpyHtoDAsync(s.devIn, s.hostInPtr, inBytes, streams[k]);
-            enqueue(plan, c, s, streams[k]);
+            CUdeviceptr in;
+            List<CUdeviceptr> scratch;
+            if (twoPass) {
+                in = resident.withByteOffset(c.rowFrom() * rowBytes);
+                scratch = tensorScratch;
+            } else {
+                long inBytes = c.inputRows() * rowBytes;
+                hostCopy(plan.input().data(), c.rowFrom() * rowBytes, s.hostIn, 0, inBytes);
+                cuMemcpyHtoDAsync(s.devIn, s.hostInPtr, inBytes, streams[k]);
+                in = s.devIn;
+                scratch = s.scratch;
+                zeroScratch(plan.scratchBytes().apply(c.rows()), scratch, streams[k]);
+            }
+            zeroOutputs(plan, c.rows(), s.devOut, streams[k]);
+            for (Plan.Launch l : plan.launches().apply(c)) launch(l, in, s.devOut, scratch, streams[k]);
             for (int o = 0; o < plan.outputs().size(); o++) {
                 long bytes = plan.outputs().get(o).chunkBytes(c.rows());
                 cuMemcpyDtoHAsync(s.hostOutPtr.get(o), s.devOut.get(o), bytes, streams[k]);
@@ -145,13 +195,90 @@ final class CudaDevice implements CudaRunner {
         }
     }
 
-    private void enqueue(Plan plan, Plan.Chunk c, Slot s, CUstream stream) {
-        List<Long> scratch = plan.scratchBytes().apply(c.rows());
-        for (int j = 0; j < scratch.size(); j++) {
-            cuMemsetD8Async(s.scratch.get(j), (byte) 0, scratch.get(j), stream);
+    /**
+     * Pass one of a two-pass plan: the input, chunk by chunk through the two pinned buffers, into the resident
+     * device buffer, each chunk reduced into the tensor's scratch as soon as it is there. Returns when every
+     * reduction has finished (pass two reads their result).
+     */
+    private void reducePass(Plan plan, long chunkRows, long rowBytes) {
+        long need = Math.max(256, plan.input().byteSize());
+        if (residentBytes < need) {
+            if (resident != null) cuMemFree(resident);
+            resident = null;
+            residentBytes = 0;
+            resident = alloc(need);
+            residentBytes = need;
         }
-        zeroOutputs(plan, c.rows(), s.devOut, stream);
-        for (Plan.Launch l : plan.launches().apply(c)) launch(l, s.devIn, s.devOut, s.scratch, stream);
+        List<Long> scratchBytes = plan.scratchBytes().apply(plan.rows());
+        for (int j = 0; j < scratchBytes.size(); j++) {
+            if (j == tensorScratch.size()) {
+                tensorScratch.add(null);
+                tensorScratchCap.add(0L);
+            }
+            if (tensorScratchCap.get(j) < scratchBytes.get(j)) {
+                if (tensorScratch.get(j) != null) cuMemFree(tensorScratch.get(j));
+                tensorScratch.set(j, alloc(scratchBytes.get(j)));
+                tensorScratchCap.set(j, scratchBytes.get(j));
+            }
+        }
+        zeroScratch(scratchBytes, tensorScratch, streams[0]);
+        cuStreamSynchronize(streams[0]); // both streams reduce into it
+        boolean[] busy = new boolean[2];
+        int i = 0;
+        for (long r0 = 0; r0 < plan.rows(); r0 += chunkRows, i++) {
+            int k = i % 2;
+            Slot s = slots[k];
+            if (busy[k]) cuStreamSynchronize(streams[k]); // its pinned buffer is free again
+            Plan.Chunk c = plan.chunk(r0, Math.min(chunkRows, plan.rows() - r0));
+            long inBytes = c.inputRows() * rowBytes;
+            CUdeviceptr at = resident.withByteOffset(c.rowFrom() * rowBytes);
+            if (inBytes > 0) {
+                hostCopy(plan.input().data(), c.rowFrom() * rowBytes, s.hostIn, 0, inBytes);
+                cuMemcpyHtoDAsync(at, s.hostInPtr, inBytes, streams[k]);
+            }
+            for (Plan.Launch l : plan.reduce().apply(c)) launch(l, at, s.devOut, tensorScratch, streams[k]);
+            busy[k] = true;
+        }
+        for (CUstream st : streams) cuStreamSynchronize(st);
+    }
+
+    private static void zeroScratch(List<Long> bytes, List<CUdeviceptr> scratch, CUstream stream) {
+        for (int j = 0; j < bytes.size(); j++) cuMemsetD8Async(scratch.get(j), (byte) 0, bytes.get(j), stream);
+    }
+
+    /** {@code MemorySegment.copy} cut into pieces over the copy threads (the calling thread copies one). */
+    private void hostCopy(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, long bytes) {
+        int pieces = (int) Math.min(COPY_THREADS, bytes / COPY_PIECE);
+        if (pieces <= 1) {
+            MemorySegment.copy(src, srcOff, dst, dstOff, bytes);
+            return;
+        }
+        long step = (bytes + pieces - 1) / pieces;
+        List<Future<?>> rest = new ArrayList<>(pieces - 1);
+        for (int p = 1; p < pieces; p++) {
+            long off = p * step;
+            long n = Math.min(step, bytes - off);
+            if (n > 0) rest.add(copiers.submit(() -> MemorySegment.copy(src, srcOff + off, dst, dstOff + off, n)));
+        }
+        RuntimeException failure = null;
+        try {
+            MemorySegment.copy(src, srcOff, dst, dstOff, Math.min(step, bytes));
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        for (Future<?> f : rest) { // wait for every piece, even after a failure: none may outlive this call
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                if (failure == null) {
+                    failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                if (failure == null) failure = new IllegalStateException("interrupted during a host copy", e);
+            }
+        }
+        if (failure != null) throw failure;
     }
 
     private static void zeroOutputs(Plan plan, long rows, List<CUdeviceptr> out, CUstream stream) {
@@ -180,7 +307,7 @@ final class CudaDevice implements CudaRunner {
     }
 
     /** Copies chunk {@code c}'s results from the slot's pinned buffers into the plan's output tensors. */
-    private static void scatter(Plan plan, Plan.Chunk c, Slot s) {
+    private void scatter(Plan plan, Plan.Chunk c, Slot s) {
         for (int o = 0; o < plan.outputs().size(); o++) {
             Plan.Output out = plan.outputs().get(o);
             MemorySegment host = s.hostOut.get(o);
@@ -188,7 +315,7 @@ final class CudaDevice implements CudaRunner {
             if (out.columnGroups() == 0) {
                 long r0 = c.rowFrom() / out.perBlockOfRows();
                 long bytes = Math.min(out.chunkBytes(c.rows()), dst.byteSize() - r0 * out.bytesPerRow());
-                if (bytes > 0) MemorySegment.copy(host, 0, dst, r0 * out.bytesPerRow(), bytes);
+                if (bytes > 0) hostCopy(host, 0, dst, r0 * out.bytesPerRow(), bytes);
             } else {
                 long band = c.rows() * out.bytesPerRow();
                 long full = plan.rows() * out.bytesPerRow();
@@ -220,6 +347,9 @@ final class CudaDevice implements CudaRunner {
                 cuEventRecord(a, streams[0]);
                 for (int j = 0; j < scratch.size(); j++) cuMemsetD8Async(scratch.get(j), (byte) 0, scratchBytes.get(j), streams[0]);
                 zeroOutputs(plan, plan.rows(), outs, streams[0]);
+                if (plan.reduce() != null) {
+                    for (Plan.Launch l : plan.reduce().apply(all)) launch(l, in, outs, scratch, streams[0]);
+                }
                 for (Plan.Launch l : plan.launches().apply(all)) launch(l, in, outs, scratch, streams[0]);
                 cuEventRecord(b, streams[0]);
                 cuEventSynchronize(b);

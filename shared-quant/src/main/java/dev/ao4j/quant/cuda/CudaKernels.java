@@ -190,6 +190,19 @@ final class CudaKernels {
                             new Plan.Arg.F32(fmax), new Plan.Arg.I32(e5m2), new Plan.Arg.Out(0),
                             new Plan.Arg.Out(1)))));
         }
+        if (br == n && br > 1) {
+            // the block spans every row (per tensor): amax over all chunks first, then quantize chunk by chunk;
+            // chunk rows < br, so every chunk's rows fall in block row 0 of the kernels' indexing
+            List<Plan.Arg> common = List.of(new Plan.Arg.In(), new Plan.Arg.I64(0), new Plan.Arg.I64(k),
+                    new Plan.Arg.I32(Math.toIntExact(br)), new Plan.Arg.I32((int) bc), new Plan.Arg.I32(tps));
+            return new Plan(w, n, n, 1, outputs, rows -> List.of(4 * segsPerRow),
+                    ch -> List.of(new Plan.Launch("fp8_quant", grid(ch.rows() * segsPerRow, tps),
+                            withRows(common, ch.rows(), new Plan.Arg.Scratch(0), new Plan.Arg.F32(c),
+                                    new Plan.Arg.F32(fmax), new Plan.Arg.I32(e5m2), new Plan.Arg.Out(0),
+                                    new Plan.Arg.Out(1)))),
+                    ch -> List.of(new Plan.Launch("fp8_amax", grid(ch.rows() * segsPerRow, tps),
+                            withRows(common, ch.rows(), new Plan.Arg.Scratch(0)))));
+        }
         return new Plan(w, n, n, br, outputs,
                 rows -> br == 1 ? List.of() : List.of(4 * (rows / br) * segsPerRow),
                 ch -> {
@@ -206,6 +219,14 @@ final class CudaKernels {
                     am.add(new Plan.Arg.Scratch(0));
                     return List.of(new Plan.Launch("fp8_amax", grid(ch.rows() * segsPerRow, tps), am), q8);
                 });
+    }
+
+    /** {@code common} with its rows argument (index 1) set to {@code rows}, then {@code more}. */
+    private static List<Plan.Arg> withRows(List<Plan.Arg> common, long rows, Plan.Arg... more) {
+        List<Plan.Arg> a = new java.util.ArrayList<>(common);
+        a.set(1, new Plan.Arg.I64(rows));
+        a.addAll(List.of(more));
+        return a;
     }
 
     /** Codes and f32 block scales ({@code [N/br, K/bc]}) of a bf16 weight. */
@@ -282,8 +303,8 @@ final class CudaKernels {
     }
 
     /**
-     * With the per-tensor scale the plan is one chunk (its amax needs the whole tensor): fp8_amax over every row,
-     * then nvfp4_quant, which also writes the scale ({@code pts}, an F32 scalar).
+     * With the per-tensor scale the plan has two passes: fp8_amax over every chunk's real rows into one scratch
+     * word, then nvfp4_quant per chunk, which also writes the scale ({@code pts}, an F32 scalar).
      */
     static Plan nvfp4Plan(Tensor w, Tensor q, Tensor scale, Tensor pts) {
         long n = w.shape().dim(0);
@@ -298,21 +319,18 @@ final class CudaKernels {
         float inv2688 = (float) (1.0 / 2688.0);
         float inv6 = (float) (1.0 / 6.0);
         int amaxTps = tps(k);
-        return new Plan(w, n, nPad, two ? nPad : SWIZZLE_ROWS, List.copyOf(outputs),
+        return new Plan(w, n, nPad, SWIZZLE_ROWS, List.copyOf(outputs),
                 rows -> two ? List.of(4L) : List.of(),
-                ch -> {
-                    Plan.Launch quant = new Plan.Launch("nvfp4_quant", grid(ch.rows() * blocks, 2), List.of(
-                            new Plan.Arg.In(), new Plan.Arg.I64(ch.inputRows()), new Plan.Arg.I64(ch.rows()),
-                            new Plan.Arg.I64(k), two ? new Plan.Arg.Scratch(0) : new Plan.Arg.I64(0),
-                            new Plan.Arg.I32(two ? 1 : 0), new Plan.Arg.F32(inv2688), new Plan.Arg.F32(inv6),
-                            new Plan.Arg.Out(0), new Plan.Arg.Out(1), two ? new Plan.Arg.Out(2) : new Plan.Arg.I64(0)));
-                    if (!two) return List.of(quant);
-                    Plan.Launch amax = new Plan.Launch("fp8_amax", grid(ch.inputRows(), amaxTps), List.of(
-                            new Plan.Arg.In(), new Plan.Arg.I64(ch.inputRows()), new Plan.Arg.I64(k),
-                            new Plan.Arg.I32(Math.toIntExact(ch.inputRows())), new Plan.Arg.I32(Math.toIntExact(k)),
-                            new Plan.Arg.I32(amaxTps), new Plan.Arg.Scratch(0)));
-                    return List.of(amax, quant);
-                });
+                ch -> List.of(new Plan.Launch("nvfp4_quant", grid(ch.rows() * blocks, 2), List.of(
+                        new Plan.Arg.In(), new Plan.Arg.I64(ch.inputRows()), new Plan.Arg.I64(ch.rows()),
+                        new Plan.Arg.I64(k), two ? new Plan.Arg.Scratch(0) : new Plan.Arg.I64(0),
+                        new Plan.Arg.I32(two ? 1 : 0), new Plan.Arg.F32(inv2688), new Plan.Arg.F32(inv6),
+                        new Plan.Arg.Out(0), new Plan.Arg.Out(1), two ? new Plan.Arg.Out(2) : new Plan.Arg.I64(0)))),
+                !two ? null : ch -> List.of(new Plan.Launch("fp8_amax", grid(ch.inputRows(), amaxTps), List.of(
+                        // br = the chunk's real rows (at least 1): all of them land in amax word 0
+                        new Plan.Arg.In(), new Plan.Arg.I64(ch.inputRows()), new Plan.Arg.I64(k),
+                        new Plan.Arg.I32(Math.toIntExact(Math.max(1, ch.inputRows()))),
+                        new Plan.Arg.I32(Math.toIntExact(k)), new Plan.Arg.I32(amaxTps), new Plan.Arg.Scratch(0)))));
     }
 
     /** {@code Nvfp4Quantizer.quantize(w, perTensorScale?, true, CUDA_RECIPROCAL, ..)} on the GPU. */

@@ -8,6 +8,9 @@ interface CudaRunner {
     /** The card's name, e.g. "NVIDIA H200". */
     String deviceName();
 
+    /** Input bytes per chunk from now on (the self-check cuts small tensors into many chunks to check the seams). */
+    void chunkBytes(long bytes);
+
     /** Runs {@code plan} over its whole input and fills its output tensors. */
     void run(Plan plan);
 

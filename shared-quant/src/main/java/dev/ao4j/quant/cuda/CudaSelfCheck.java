@@ -72,9 +72,16 @@ public final class CudaSelfCheck {
         return s;
     }
 
+    /**
+     * Chunk sizes every GPU result is computed with: the default (these tensors fit one chunk) and 16 KiB, which
+     * cuts them into many chunks (a few rows each, whole scale tiles for MX/NVFP4, both passes of the per-tensor
+     * plans) so that the seams between chunks are checked too.
+     */
+    public static final List<Long> CHUNK_BYTES = List.of(CudaDevice.CHUNK_BYTES, 16L << 10);
+
     /** One comparison: {@code mismatches} differing bytes over all parts, the first one described. */
-    public record Result(String recipe, String input, Shape shape, boolean onGpu, long bytes, long mismatches,
-                         String first) {}
+    public record Result(String recipe, String input, Shape shape, long chunkBytes, boolean onGpu, long bytes,
+                         long mismatches, String first) {}
 
     public static void main(String[] args) throws IOException {
         double benchGib = 1;
@@ -94,9 +101,10 @@ public final class CudaSelfCheck {
         for (int i = 0; i < results.size(); i++) {
             Result r = results.get(i);
             bad += r.mismatches() + (r.onGpu() ? 0 : 1);
-            json.append(String.format(Locale.ROOT, "    {\"recipe\": %s, \"input\": %s, \"shape\": %s, \"on_gpu\": %s,"
-                            + " \"bytes\": %d, \"mismatches\": %d, \"first\": %s}%s%n", q(r.recipe()), q(r.input()),
-                    q(r.shape().toString()), r.onGpu(), r.bytes(), r.mismatches(), q(r.first()),
+            json.append(String.format(Locale.ROOT, "    {\"recipe\": %s, \"input\": %s, \"shape\": %s,"
+                            + " \"chunk_bytes\": %d, \"on_gpu\": %s, \"bytes\": %d, \"mismatches\": %d,"
+                            + " \"first\": %s}%s%n", q(r.recipe()), q(r.input()), q(r.shape().toString()),
+                    r.chunkBytes(), r.onGpu(), r.bytes(), r.mismatches(), q(r.first()),
                     i + 1 < results.size() ? "," : ""));
         }
         json.append("  ],\n  \"mismatching_checks\": ").append(bad).append(",\n  \"bench\": [\n");
@@ -112,7 +120,7 @@ public final class CudaSelfCheck {
         if (!st.available() || bad != 0) System.exit(1);
     }
 
-    /** Every recipe on every test input. */
+    /** Every recipe on every test input, on the GPU with each of {@link #CHUNK_BYTES}. */
     public static List<Result> checkAll() {
         List<Result> all = new ArrayList<>();
         List<String> names = new ArrayList<>(RECIPES);
@@ -126,23 +134,32 @@ public final class CudaSelfCheck {
                 for (String input : INPUTS) {
                     Tensor w = input(input, shape, 31L * shape.dim(0) + shape.dim(1) + input.hashCode());
                     if (cpu.skipReason(shape, DType.BF16) != null) continue;
-                    all.add(compare(recipe, input, w, cpu, gpu));
+                    QuantizedTensor expected = cpu.quantize(w);
+                    for (long chunk : CHUNK_BYTES) {
+                        CudaProbe.runner().chunkBytes(chunk);
+                        try {
+                            all.add(compare(recipe, input, w, chunk, expected, gpu));
+                        } finally {
+                            CudaProbe.runner().chunkBytes(CudaDevice.CHUNK_BYTES);
+                        }
+                    }
                 }
             }
         }
         return all;
     }
 
-    static Result compare(String recipe, String input, Tensor w, WeightQuantizer cpu, BackendQuantizer gpu) {
+    static Result compare(String recipe, String input, Tensor w, long chunkBytes, QuantizedTensor c,
+                          BackendQuantizer gpu) {
         long before = gpu.gpuCount();
         QuantizedTensor g = gpu.quantize(w);
         boolean onGpu = gpu.gpuCount() > before;
-        QuantizedTensor c = cpu.quantize(w);
         long bytes = 0;
         long mismatches = 0;
         String first = null;
         if (!c.getClass().equals(g.getClass()) || c.parts().size() != g.parts().size()) {
-            return new Result(recipe, input, w.shape(), onGpu, 0, 1, "different tensor types " + c + " / " + g);
+            return new Result(recipe, input, w.shape(), chunkBytes, onGpu, 0, 1,
+                    "different tensor types " + c + " / " + g);
         }
         for (int p = 0; p < c.parts().size(); p++) {
             Tensor a = c.parts().get(p).tensor();
@@ -170,7 +187,7 @@ public final class CudaSelfCheck {
             mismatches++;
             if (first == null) first = "attributes differ: " + attributes(c) + " vs " + attributes(g);
         }
-        return new Result(recipe, input, w.shape(), onGpu, bytes, mismatches, first);
+        return new Result(recipe, input, w.shape(), chunkBytes, onGpu, bytes, mismatches, first);
     }
 
     /** The record's components other than its data tensors (block size, shapes, dtypes, activation kwargs). */
@@ -292,6 +309,7 @@ public final class CudaSelfCheck {
             long outBytes = plan.outputs().stream().mapToLong(o -> o.target().byteSize()).sum();
             double s = gpu.kernelSeconds(plan, 10);
             double bw = (inBytes + outBytes) / s;
+            gpu.run(plan); // warm-up: buffers grown outside the timed run
             long t0 = System.nanoTime();
             gpu.run(plan);
             double e2e = (System.nanoTime() - t0) / 1e9;

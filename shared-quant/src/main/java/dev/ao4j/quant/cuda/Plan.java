@@ -9,14 +9,25 @@ import java.util.function.LongFunction;
  * One quantize job for the GPU, described without JCuda so that it can be built and checked anywhere: a bf16
  * input of {@code inputRows} rows, outputs laid out per row, scratch buffers, and the kernel launches for a run of
  * rows. {@link CudaDevice} cuts the rows into chunks of a multiple of {@code rowAlign} to pipeline copies and
- * kernels; a job that cannot be cut (per-tensor scales) has {@code rowAlign == rows}.
+ * kernels. A job whose scales need the whole tensor (per-tensor amax) has a {@code reduce} pass: its launches run
+ * over every chunk first, accumulating into scratch buffers that then live for the whole tensor, and only then
+ * the {@code launches} of every chunk.
  *
  * @param rows      rows of the output row space (at least {@code inputRows}: tinygemm pads N to a multiple of 8)
- * @param scratchBytes chunk rows to the sizes of the scratch buffers
+ * @param scratchBytes chunk rows to the sizes of the scratch buffers (with {@code reduce}: called with
+ *                     {@code rows}, one set for the whole tensor, zeroed once)
  * @param launches     a chunk to its launches
+ * @param reduce       a chunk to the launches of the first pass, or null for single-pass jobs
  */
 record Plan(Tensor input, long inputRows, long rows, long rowAlign, List<Output> outputs,
-            LongFunction<List<Long>> scratchBytes, Function<Chunk, List<Launch>> launches) {
+            LongFunction<List<Long>> scratchBytes, Function<Chunk, List<Launch>> launches,
+            Function<Chunk, List<Launch>> reduce) {
+
+    /** A single-pass plan (scratch zeroed before each chunk). */
+    Plan(Tensor input, long inputRows, long rows, long rowAlign, List<Output> outputs,
+         LongFunction<List<Long>> scratchBytes, Function<Chunk, List<Launch>> launches) {
+        this(input, inputRows, rows, rowAlign, outputs, scratchBytes, launches, null);
+    }
 
     /** Bytes of one input row. */
     long inputRowBytes() {

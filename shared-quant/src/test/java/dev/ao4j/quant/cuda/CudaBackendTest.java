@@ -88,6 +88,11 @@ class CudaBackendTest {
         }
 
         @Override
+        public void chunkBytes(long bytes) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
         public void run(Plan plan) {
             runs++;
             throw new CudaFailure("CUDA_ERROR_LAUNCH_FAILED (test)", null);
@@ -156,10 +161,8 @@ class CudaBackendTest {
         for (String recipe : CudaSelfCheck.RECIPES) {
             Plan p = CudaSelfCheck.planFor(recipe, w);
             for (Plan.Launch l : p.launches().apply(p.chunk(0, p.rowAlign()))) launched.add(l.kernel());
+            if (p.reduce() != null) p.reduce().apply(p.chunk(0, p.rowAlign())).forEach(l -> launched.add(l.kernel()));
         }
-        Tensor big = Tensor.allocate(DType.BF16, Shape.of(512, 2048));
-        Plan tensorwise = CudaSelfCheck.planFor("fp8dq-tensor", big);
-        tensorwise.launches().apply(tensorwise.chunk(0, 512)).forEach(l -> launched.add(l.kernel()));
         assertEquals(Set.of("int8_sym", "int4_tinygemm", "int4_mslk", "fp8_amax", "fp8_quant", "fp8_tile", "mx_quant",
                 "nvfp4_quant"), launched);
         for (String sm : List.of("quant.sm_80.ptx", "quant.sm_90.ptx")) {
@@ -180,9 +183,33 @@ class CudaBackendTest {
         assertEquals(1, l.size());
         assertEquals("fp8_tile", l.getFirst().kernel());
         assertEquals(2 * 8, l.getFirst().grid(), "one CUDA block per 128x128 tile");
-        Plan tensor = CudaSelfCheck.planFor("fp8dq-tensor", w);
-        assertEquals(List.of("fp8_amax", "fp8_quant"),
-                tensor.launches().apply(tensor.chunk(0, 256)).stream().map(Plan.Launch::kernel).toList());
+    }
+
+    /**
+     * fp8 per tensor streams in chunks of any row count: fp8_amax over each chunk into scratch word 0 (the block
+     * spans every row, so chunk rows index block row 0), then fp8_quant per chunk reading it.
+     */
+    @Test
+    void fp8PerTensorReducesEveryChunkBeforeQuantizingAny() {
+        Tensor w = Tensor.allocate(DType.BF16, Shape.of(512, 2048));
+        Plan p = CudaSelfCheck.planFor("fp8dq-tensor", w);
+        assertEquals(1, p.rowAlign(), "no longer one whole-tensor chunk");
+        assertEquals(List.of(4L), p.scratchBytes().apply(512), "one amax word for the tensor");
+        Plan.Chunk c = p.chunk(100, 37);
+        List<Plan.Launch> reduce = p.reduce().apply(c);
+        List<Plan.Launch> quant = p.launches().apply(c);
+        assertEquals(List.of("fp8_amax"), reduce.stream().map(Plan.Launch::kernel).toList());
+        assertEquals(List.of("fp8_quant"), quant.stream().map(Plan.Launch::kernel).toList());
+        for (Plan.Launch l : List.of(reduce.getFirst(), quant.getFirst())) {
+            assertEquals(new Plan.Arg.I64(37), l.args().get(1), "the chunk's rows");
+            assertEquals(new Plan.Arg.I32(512), l.args().get(3), "br = all rows: chunk rows < br land in block 0");
+            assertEquals(new Plan.Arg.Scratch(0), l.args().get(6));
+            assertEquals(CudaKernels.grid(37, CudaKernels.tps(2048)), l.grid());
+        }
+        assertEquals(4, p.outputs().get(1).chunkBytes(37), "each chunk copies back the one f32 scale");
+        assertEquals(37 * 2048, p.outputs().get(0).chunkBytes(37));
+        Plan row = CudaSelfCheck.planFor("fp8dq-row", w);
+        assertNull(row.reduce(), "per-row scales need no first pass");
     }
 
     @Test
@@ -211,18 +238,25 @@ class CudaBackendTest {
     }
 
     @Test
-    void nvfp4WithPerTensorScaleIsOneChunkAfterAnAmaxPass() {
+    void nvfp4WithPerTensorScaleReducesEveryChunkBeforeQuantizingAny() {
         Tensor w = Tensor.allocate(DType.BF16, Shape.of(136, 1536));
         Plan p = CudaSelfCheck.planFor("nvfp4", w);
         assertEquals(256, p.rows());
-        assertEquals(256, p.rowAlign(), "the per-tensor amax needs the whole tensor in one chunk");
+        assertEquals(128, p.rowAlign(), "chunks of whole swizzle tiles, also with the per-tensor scale");
         assertEquals(List.of(4L), p.scratchBytes().apply(256));
-        List<Plan.Launch> l = p.launches().apply(p.chunk(0, 256));
-        assertEquals(List.of("fp8_amax", "nvfp4_quant"), l.stream().map(Plan.Launch::kernel).toList());
-        assertEquals(new Plan.Arg.I32(136), l.getFirst().args().get(3), "the amax covers the real rows only");
-        assertEquals(4, p.outputs().get(2).chunkBytes(256), "the f32 per-tensor scale");
+        Plan.Chunk last = p.chunk(128, 128);
+        List<Plan.Launch> r = p.reduce().apply(last);
+        assertEquals(List.of("fp8_amax"), r.stream().map(Plan.Launch::kernel).toList());
+        assertEquals(new Plan.Arg.I64(8), r.getFirst().args().get(1), "the amax covers the real rows only");
+        assertEquals(new Plan.Arg.I32(8), r.getFirst().args().get(3), "all of them in amax word 0");
+        assertEquals(new Plan.Arg.Scratch(0), r.getFirst().args().get(6));
+        List<Plan.Launch> l = p.launches().apply(last);
+        assertEquals(List.of("nvfp4_quant"), l.stream().map(Plan.Launch::kernel).toList());
+        assertEquals(new Plan.Arg.Scratch(0), l.getFirst().args().get(4), "quantize reads the tensor's amax");
+        assertEquals(4, p.outputs().get(2).chunkBytes(128), "the f32 per-tensor scale");
         Plan noPts = CudaSelfCheck.planFor("nvfp4-no-pts", w);
         assertEquals(128, noPts.rowAlign());
+        assertNull(noPts.reduce());
         assertEquals(2, noPts.outputs().size());
         assertEquals(List.of("nvfp4_quant"),
                 noPts.launches().apply(noPts.chunk(0, 128)).stream().map(Plan.Launch::kernel).toList());
