@@ -186,8 +186,9 @@ final class QuantizeCommand implements Callable<Integer> {
              ModelSink sink = fp8Layout != null ? Fp8PackageWriter.create(modelDir, config, outDir, shardBytes, force,
                      fp8Layout, PackageCheck.NONE)
                      : TorchAoPackageWriter.create(modelDir, config, hfConfig, outDir, shardBytes, force)) {
+            // the sink writes tensor i while tensor i+1 is quantized (CPU or GPU): same bytes, two tensors in flight
             report = Quantizer.quantize(source, r, sink, quiet ? QuantListener.NONE
-                    : new ProgressListener(err, System.console() != null));
+                    : new ProgressListener(err, System.console() != null), Quantizer.Overlap.WRITE_BEHIND);
         }
         printSummary(spec.commandLine().getOut(), report, outDir);
         return pushIfAsked(outDir);
