@@ -1,5 +1,6 @@
 package dev.ao4j.cli;
 
+import dev.ao4j.hub.ByteSizes;
 import dev.ao4j.quant.InvalidConfigException;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -35,15 +36,8 @@ final class Sizes {
         return bytes;
     }
 
+    /** E.g. "3.15 MB": the Hub client's formatter with two decimals. */
     static String human(long bytes) {
-        if (bytes < 1000) return bytes + " B";
-        String[] units = {"kB", "MB", "GB", "TB"};
-        double v = bytes;
-        int u = -1;
-        while (v >= 1000 && u < units.length - 1) {
-            v /= 1000;
-            u++;
-        }
-        return String.format(Locale.ROOT, "%.2f %s", v, units[u]);
+        return ByteSizes.human(bytes, 2);
     }
 }

@@ -75,15 +75,7 @@ public final class ConsoleProgress implements TransferListener {
         err.flush();
     }
 
-    static String human(long bytes) {
-        if (bytes < 1000) return bytes + " B";
-        String[] units = {"kB", "MB", "GB", "TB"};
-        double v = bytes;
-        int u = -1;
-        while (v >= 1000 && u < units.length - 1) {
-            v /= 1000;
-            u++;
-        }
-        return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+    private static String human(long bytes) {
+        return ByteSizes.human(bytes, 1);
     }
 }

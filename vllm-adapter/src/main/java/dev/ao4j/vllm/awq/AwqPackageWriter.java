@@ -1,14 +1,12 @@
 package dev.ao4j.vllm.awq;
 
-import dev.ao4j.quant.pipeline.ModelSink;
 import dev.ao4j.quant.pipeline.ModuleSelector;
-import dev.ao4j.quant.pipeline.QuantReport;
-import dev.ao4j.quant.qtensor.QuantizedTensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
 import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.transformers.pack.PackageOutput;
 import dev.ao4j.vllm.gptq.GptqPacking;
+import dev.ao4j.vllm.gptq.IntWeightLinear;
 import dev.ao4j.vllm.gptq.IntWeightSink;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,13 +24,13 @@ import java.util.Map;
  * kept; then it lists every module whose 2-D weight stayed in high precision plus {@code lm_head}, since a list
  * replaces transformers' default skip.
  */
-public final class AwqPackageWriter implements ModelSink {
+public final class AwqPackageWriter extends IntWeightSink {
     private static final String OUTPUT_EMBEDDING = "lm_head";
 
-    private final IntWeightSink sink;
-
-    private AwqPackageWriter(IntWeightSink sink) {
-        this.sink = sink;
+    private AwqPackageWriter(PackageOutput output, ModelConfig config, AwqOptions options) {
+        super(output, config, "AWQ", AwqRtn.BITS, options.groupSize(), AwqPackageWriter::layout,
+                kept -> AwqQuantizationConfig.gemm(options.groupSize(), modulesToNotConvert(kept)).toJson(),
+                options.check());
     }
 
     /**
@@ -41,42 +39,16 @@ public final class AwqPackageWriter implements ModelSink {
      * @param out       the package directory to create ({@code out.partial} until commit)
      */
     public static AwqPackageWriter create(Path sourceDir, ModelConfig config, Path out, AwqOptions options) {
-        PackageOutput output = PackageOutput.create(sourceDir, out, options.maxShardBytes(), options.replace());
-        IntWeightSink.Layout layout = (module, linear) -> {
-            Map<String, Tensor> t = new LinkedHashMap<>();
-            t.put(module + ".qweight", AwqPacking.packQweight(linear.codes()));
-            t.put(module + ".qzeros", AwqPacking.packQzeros(linear.zeros()));
-            t.put(module + ".scales", GptqPacking.transpose(linear.scales()));
-            return t;
-        };
-        return new AwqPackageWriter(new IntWeightSink(output, config, "AWQ", AwqRtn.BITS, options.groupSize(), layout,
-                kept -> AwqQuantizationConfig.gemm(options.groupSize(), modulesToNotConvert(kept)).toJson(),
-                options.check()));
+        return new AwqPackageWriter(PackageOutput.create(sourceDir, out, options.maxShardBytes(), options.replace()),
+                config, options);
     }
 
-    @Override
-    public void writePlain(String name, Tensor tensor) {
-        sink.writePlain(name, tensor);
-    }
-
-    @Override
-    public void writeQuantized(String name, QuantizedTensor tensor) {
-        sink.writeQuantized(name, tensor);
-    }
-
-    @Override
-    public void commit(QuantReport report) {
-        sink.commit(report);
-    }
-
-    /** The published package directory. */
-    public Path out() {
-        return sink.out();
-    }
-
-    @Override
-    public void close() {
-        sink.close();
+    private static Map<String, Tensor> layout(String module, IntWeightLinear linear) {
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        t.put(module + ".qweight", AwqPacking.packQweight(linear.codes()));
+        t.put(module + ".qzeros", AwqPacking.packQzeros(linear.zeros()));
+        t.put(module + ".scales", GptqPacking.transpose(linear.scales()));
+        return t;
     }
 
     /** Null when only embeddings / lm_head were kept, else every kept module plus lm_head. */

@@ -1,12 +1,9 @@
 package dev.ao4j.vllm.awq;
 
-import dev.ao4j.quant.pipeline.ModuleSelector;
 import dev.ao4j.quant.pipeline.QuantListener;
 import dev.ao4j.quant.pipeline.QuantReport;
 import dev.ao4j.quant.pipeline.Quantizer;
 import dev.ao4j.quant.pipeline.Recipe;
-import dev.ao4j.safetensors.ShardedCheckpoint;
-import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.vllm.gptq.IntWeightQuantizer;
 import dev.ao4j.vllm.gptq.IntWeightSink;
 import java.nio.file.Path;
@@ -27,11 +24,8 @@ public final class AwqPackager {
      * @throws dev.ao4j.quant.InvalidConfigException when the source is already quantized
      */
     public static QuantReport write(Path modelDir, Path out, AwqOptions options, QuantListener listener) {
-        ModelConfig config = IntWeightSink.sourceConfig(modelDir, "AWQ");
-        try (ShardedCheckpoint source = ShardedCheckpoint.open(modelDir);
-             AwqPackageWriter sink = AwqPackageWriter.create(modelDir, config, out, options)) {
-            return Quantizer.quantize(source, recipe(options), sink, listener);
-        }
+        return IntWeightSink.quantize(modelDir, "AWQ", recipe(options),
+                config -> AwqPackageWriter.create(modelDir, config, out, options), listener);
     }
 
     /**
@@ -40,13 +34,12 @@ public final class AwqPackager {
      */
     public static Recipe recipe(AwqOptions options) {
         int group = options.groupSize();
-        return new Recipe(recipeName(options), null, new ModuleSelector(options.modulesToNotConvert(), false),
-                new IntWeightQuantizer(AwqRtn.BITS, group, w -> AwqRtn.quantize(w, group)), options.measureError(),
-                null);
+        return IntWeightQuantizer.recipe(recipeName(options), AwqRtn.BITS, group, w -> AwqRtn.quantize(w, group),
+                options.modulesToNotConvert(), options.measureError());
     }
 
     /** E.g. {@code awq-w4-g128-rtn}. */
     public static String recipeName(AwqOptions options) {
-        return "awq-w4-g" + (options.groupSize() == -1 ? "channel" : String.valueOf(options.groupSize())) + "-rtn";
+        return IntWeightQuantizer.recipeName("awq", AwqRtn.BITS, options.groupSize());
     }
 }

@@ -5,6 +5,7 @@ import dev.ao4j.quant.MalformedInputException;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
+import dev.ao4j.vllm.gptq.GptqRtn;
 import dev.ao4j.vllm.gptq.IntWeightLinear;
 
 /**
@@ -58,16 +59,12 @@ public final class AwqRtn {
                 float lo = Float.POSITIVE_INFINITY;
                 float hi = Float.NEGATIVE_INFINITY;
                 for (long c = 0; c < g; c++) {
-                    float x = finite(weight, base + c, k);
+                    float x = GptqRtn.finite(weight, base + c, k);
                     lo = Math.min(lo, x);
                     hi = Math.max(hi, x);
                 }
                 float scale = Math.max(hi - lo, 1e-5f) / MAX_INT;
-                float stored = Float.float16ToFloat(Float.floatToFloat16(scale));
-                if (!Float.isFinite(stored)) {
-                    throw new MalformedInputException("the scale of row " + r + ", group " + j + " is " + scale
-                            + ", beyond float16 (max 65504): the weights are too large for an f16-scaled format");
-                }
+                float stored = GptqRtn.f16(scale, r, j);
                 double zero = Math.max(0, Math.min(MAX_INT, -Math.rint(lo / scale)));
                 scales.setFloat(r * groups + j, stored);
                 zeros.setLong(r * groups + j, (long) zero);
@@ -78,14 +75,5 @@ public final class AwqRtn {
             }
         }
         return new IntWeightLinear(BITS, codes, scales, zeros, IntWeightLinear.contiguousGroups(k, g));
-    }
-
-    private static float finite(Tensor weight, long i, long k) {
-        float x = weight.getFloat(i);
-        if (!Float.isFinite(x)) {
-            throw new MalformedInputException("weight holds " + x + " at [" + i / k + ", " + i % k + "]; only finite "
-                    + "weights can be quantized");
-        }
-        return x;
     }
 }

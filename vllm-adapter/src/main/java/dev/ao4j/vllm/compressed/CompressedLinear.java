@@ -12,8 +12,16 @@ import java.util.Map;
  * {@code <module>.<suffix>}. The writer stores {@code stored()}; the reader rebuilds the same record from them.
  */
 public sealed interface CompressedLinear {
+    /** The codes, unpacked: one per weight element, {@code [N, K]}. */
+    Tensor codes();
+
+    /** The scales as compressed-tensors keeps them (stored as {@code weight_scale}). */
+    Tensor scale();
+
     /** The weight's logical shape {@code [N, K]}. */
-    Shape shape();
+    default Shape shape() {
+        return codes().shape();
+    }
 
     /** Suffix (e.g. {@code weight_packed}) → tensor as written, in the order they are written. */
     Map<String, Tensor> stored();
@@ -30,15 +38,8 @@ public sealed interface CompressedLinear {
      */
     record PackedInt(Tensor codes, Tensor scale, Tensor zeroPoint, int bits) implements CompressedLinear {
         @Override
-        public Shape shape() {
-            return codes.shape();
-        }
-
-        @Override
         public Map<String, Tensor> stored() {
-            Map<String, Tensor> m = new LinkedHashMap<>();
-            m.put("weight_packed", Int32Packing.pack(codes, bits, 1));
-            m.put("weight_scale", scale);
+            Map<String, Tensor> m = codesAndScale("weight_packed", Int32Packing.pack(codes, bits, 1), scale);
             Tensor s = Tensor.allocate(DType.I64, Shape.of(2));
             s.setLong(0, codes.shape().dim(0));
             s.setLong(1, codes.shape().dim(1));
@@ -61,16 +62,8 @@ public sealed interface CompressedLinear {
      */
     record Int8(Tensor codes, Tensor scale) implements CompressedLinear {
         @Override
-        public Shape shape() {
-            return codes.shape();
-        }
-
-        @Override
         public Map<String, Tensor> stored() {
-            Map<String, Tensor> m = new LinkedHashMap<>();
-            m.put("weight", codes);
-            m.put("weight_scale", scale);
-            return m;
+            return codesAndScale("weight", codes, scale);
         }
 
         @Override
@@ -89,16 +82,8 @@ public sealed interface CompressedLinear {
      */
     record Fp8(Tensor codes, Tensor scale, Shape block) implements CompressedLinear {
         @Override
-        public Shape shape() {
-            return codes.shape();
-        }
-
-        @Override
         public Map<String, Tensor> stored() {
-            Map<String, Tensor> m = new LinkedHashMap<>();
-            m.put("weight", codes);
-            m.put("weight_scale", scale);
-            return m;
+            return codesAndScale("weight", codes, scale);
         }
 
         @Override
@@ -116,15 +101,8 @@ public sealed interface CompressedLinear {
      */
     record Nvfp4(Tensor codes, Tensor scale, float globalScale) implements CompressedLinear {
         @Override
-        public Shape shape() {
-            return codes.shape();
-        }
-
-        @Override
         public Map<String, Tensor> stored() {
-            Map<String, Tensor> m = new LinkedHashMap<>();
-            m.put("weight_packed", Fp4Rtn.pack(codes));
-            m.put("weight_scale", scale);
+            Map<String, Tensor> m = codesAndScale("weight_packed", Fp4Rtn.pack(codes), scale);
             Tensor g = Tensor.allocate(DType.F32, Shape.of(1));
             g.setFloat(0, globalScale);
             m.put("weight_global_scale", g);
@@ -145,21 +123,21 @@ public sealed interface CompressedLinear {
      */
     record Mxfp4(Tensor codes, Tensor scale) implements CompressedLinear {
         @Override
-        public Shape shape() {
-            return codes.shape();
-        }
-
-        @Override
         public Map<String, Tensor> stored() {
-            Map<String, Tensor> m = new LinkedHashMap<>();
-            m.put("weight_packed", Fp4Rtn.pack(codes));
-            m.put("weight_scale", scale);
-            return m;
+            return codesAndScale("weight_packed", Fp4Rtn.pack(codes), scale);
         }
 
         @Override
         public Tensor dequantize(DType out) {
             return Fp4Rtn.dequantizeMxfp4(codes, scale, out);
         }
+    }
+
+    /** The codes as written under {@code codesKey}, then {@code weight_scale}; a format adds its extras after. */
+    private static Map<String, Tensor> codesAndScale(String codesKey, Tensor storedCodes, Tensor scale) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        m.put(codesKey, storedCodes);
+        m.put("weight_scale", scale);
+        return m;
     }
 }

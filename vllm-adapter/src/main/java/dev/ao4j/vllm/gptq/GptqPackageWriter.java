@@ -1,8 +1,5 @@
 package dev.ao4j.vllm.gptq;
 
-import dev.ao4j.quant.pipeline.ModelSink;
-import dev.ao4j.quant.pipeline.QuantReport;
-import dev.ao4j.quant.qtensor.QuantizedTensor;
 import dev.ao4j.quant.tensor.Tensor;
 import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.transformers.pack.PackageOutput;
@@ -24,13 +21,15 @@ import java.util.regex.Pattern;
  * <p>Linear modules inside the decoder layers that stay in high precision are listed as GPTQModel {@code dynamic}
  * skips (vLLM would also infer them from the dtypes; transformers' loader converts every Linear of a block otherwise).
  */
-public final class GptqPackageWriter implements ModelSink {
+public final class GptqPackageWriter extends IntWeightSink {
     private static final Pattern IN_DECODER_LAYER = Pattern.compile("(^|\\.)layers\\.\\d+\\.");
 
-    private final IntWeightSink sink;
-
-    private GptqPackageWriter(IntWeightSink sink) {
-        this.sink = sink;
+    private GptqPackageWriter(PackageOutput output, ModelConfig config, GptqOptions options) {
+        super(output, config, "GPTQ", options.bits(), options.groupSize(),
+                (module, linear) -> layout(module, linear, options.bits(), options.format()),
+                kept -> GptqQuantizationConfig.rtn(options.bits(), options.groupSize(), options.format(),
+                        skipPatterns(kept)).toJson(),
+                options.check());
     }
 
     /**
@@ -39,45 +38,18 @@ public final class GptqPackageWriter implements ModelSink {
      * @param out       the package directory to create ({@code out.partial} until commit)
      */
     public static GptqPackageWriter create(Path sourceDir, ModelConfig config, Path out, GptqOptions options) {
-        PackageOutput output = PackageOutput.create(sourceDir, out, options.maxShardBytes(), options.replace());
-        int bits = options.bits();
-        GptqCheckpointFormat format = options.format();
-        IntWeightSink.Layout layout = (module, linear) -> {
-            Map<String, Tensor> t = new LinkedHashMap<>();
-            t.put(module + ".qweight", GptqPacking.packQweight(linear.codes(), bits));
-            t.put(module + ".qzeros", GptqPacking.packQzeros(linear.zeros(), bits, format.zeroOffset()));
-            t.put(module + ".scales", GptqPacking.transpose(linear.scales()));
-            t.put(module + ".g_idx", linear.groupIndex());
-            return t;
-        };
-        return new GptqPackageWriter(new IntWeightSink(output, config, "GPTQ", bits, options.groupSize(), layout,
-                kept -> GptqQuantizationConfig.rtn(bits, options.groupSize(), format, skipPatterns(kept)).toJson(),
-                options.check()));
+        return new GptqPackageWriter(PackageOutput.create(sourceDir, out, options.maxShardBytes(), options.replace()),
+                config, options);
     }
 
-    @Override
-    public void writePlain(String name, Tensor tensor) {
-        sink.writePlain(name, tensor);
-    }
-
-    @Override
-    public void writeQuantized(String name, QuantizedTensor tensor) {
-        sink.writeQuantized(name, tensor);
-    }
-
-    @Override
-    public void commit(QuantReport report) {
-        sink.commit(report);
-    }
-
-    /** The published package directory. */
-    public Path out() {
-        return sink.out();
-    }
-
-    @Override
-    public void close() {
-        sink.close();
+    private static Map<String, Tensor> layout(String module, IntWeightLinear linear, int bits,
+                                              GptqCheckpointFormat format) {
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        t.put(module + ".qweight", GptqPacking.packQweight(linear.codes(), bits));
+        t.put(module + ".qzeros", GptqPacking.packQzeros(linear.zeros(), bits, format.zeroOffset()));
+        t.put(module + ".scales", GptqPacking.transpose(linear.scales()));
+        t.put(module + ".g_idx", linear.groupIndex());
+        return t;
     }
 
     /** Anchored Python regexes for the kept Linear modules of decoder layers. */

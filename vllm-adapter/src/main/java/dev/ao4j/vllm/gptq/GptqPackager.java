@@ -1,13 +1,10 @@
 package dev.ao4j.vllm.gptq;
 
 import dev.ao4j.quant.InvalidConfigException;
-import dev.ao4j.quant.pipeline.ModuleSelector;
 import dev.ao4j.quant.pipeline.QuantListener;
 import dev.ao4j.quant.pipeline.QuantReport;
 import dev.ao4j.quant.pipeline.Quantizer;
 import dev.ao4j.quant.pipeline.Recipe;
-import dev.ao4j.safetensors.ShardedCheckpoint;
-import dev.ao4j.transformers.ModelConfig;
 import java.nio.file.Path;
 
 /**
@@ -26,11 +23,8 @@ public final class GptqPackager {
      * @throws InvalidConfigException when the source is already quantized
      */
     public static QuantReport write(Path modelDir, Path out, GptqOptions options, QuantListener listener) {
-        ModelConfig config = IntWeightSink.sourceConfig(modelDir, "GPTQ");
-        try (ShardedCheckpoint source = ShardedCheckpoint.open(modelDir);
-             GptqPackageWriter sink = GptqPackageWriter.create(modelDir, config, out, options)) {
-            return Quantizer.quantize(source, recipe(options), sink, listener);
-        }
+        return IntWeightSink.quantize(modelDir, "GPTQ", recipe(options),
+                config -> GptqPackageWriter.create(modelDir, config, out, options), listener);
     }
 
     /**
@@ -40,14 +34,12 @@ public final class GptqPackager {
     public static Recipe recipe(GptqOptions options) {
         int bits = options.bits();
         int group = options.groupSize();
-        return new Recipe(recipeName(options), null, new ModuleSelector(options.modulesToNotConvert(), false),
-                new IntWeightQuantizer(bits, group, w -> GptqRtn.quantize(w, bits, group)), options.measureError(),
-                null);
+        return IntWeightQuantizer.recipe(recipeName(options), bits, group, w -> GptqRtn.quantize(w, bits, group),
+                options.modulesToNotConvert(), options.measureError());
     }
 
     /** E.g. {@code gptq-w4-g128-rtn}, {@code gptq_v2-w8-gchannel-rtn}. */
     public static String recipeName(GptqOptions options) {
-        return options.format().jsonName() + "-w" + options.bits() + "-g"
-                + (options.groupSize() == -1 ? "channel" : String.valueOf(options.groupSize())) + "-rtn";
+        return IntWeightQuantizer.recipeName(options.format().jsonName(), options.bits(), options.groupSize());
     }
 }

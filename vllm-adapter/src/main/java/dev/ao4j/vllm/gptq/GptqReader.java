@@ -1,17 +1,12 @@
 package dev.ao4j.vllm.gptq;
 
 import dev.ao4j.quant.MalformedInputException;
-import dev.ao4j.quant.Where;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
-import dev.ao4j.safetensors.ShardedCheckpoint;
 import dev.ao4j.transformers.ModelConfig;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Reads a GPTQ package (single file or sharded): its {@code quantization_config} (config.json, else
@@ -25,26 +20,10 @@ import java.util.Set;
 public final class GptqReader implements AutoCloseable {
     public static final List<String> PARTS = List.of(".qweight", ".qzeros", ".scales", ".g_idx");
 
-    private final ShardedCheckpoint checkpoint;
-    private final ModelConfig config;
-    private final GptqQuantizationConfig quantizationConfig;
-    private final List<String> modules;
-    private final List<String> plainNames;
+    private final IntWeightCheckpoint<GptqQuantizationConfig> checkpoint;
 
-    private GptqReader(ShardedCheckpoint checkpoint, ModelConfig config, GptqQuantizationConfig q) {
+    private GptqReader(IntWeightCheckpoint<GptqQuantizationConfig> checkpoint) {
         this.checkpoint = checkpoint;
-        this.config = config;
-        this.quantizationConfig = q;
-        Set<String> m = new LinkedHashSet<>();
-        for (String name : checkpoint.names()) {
-            if (name.endsWith(".qweight")) m.add(name.substring(0, name.length() - ".qweight".length()));
-        }
-        List<String> plain = new ArrayList<>();
-        for (String name : checkpoint.names()) {
-            if (!isPart(name, m)) plain.add(name);
-        }
-        this.modules = List.copyOf(m);
-        this.plainNames = List.copyOf(plain);
     }
 
     /**
@@ -52,39 +31,31 @@ public final class GptqReader implements AutoCloseable {
      * @throws MalformedInputException                    when it lacks or mistypes a required key
      */
     public static GptqReader open(Path dir) {
-        ModelConfig config = ModelConfig.read(dir.resolve(ModelConfig.FILE_NAME));
-        QuantConfigJson.Located located = QuantConfigJson.find(dir, config, GptqQuantizationConfig.SIDE_FILES, "GPTQ");
-        GptqQuantizationConfig q = GptqQuantizationConfig.fromJson(located.json(), located.where());
-        ShardedCheckpoint checkpoint = ShardedCheckpoint.open(dir);
-        try {
-            return new GptqReader(checkpoint, config, q);
-        } catch (RuntimeException e) {
-            checkpoint.close();
-            throw e;
-        }
+        return new GptqReader(IntWeightCheckpoint.open(dir, "GPTQ", GptqQuantizationConfig.SIDE_FILES,
+                GptqQuantizationConfig::fromJson, PARTS, "a GPTQ Linear stores qweight, qzeros, scales and g_idx"));
     }
 
     public ModelConfig config() {
-        return config;
+        return checkpoint.config();
     }
 
     public GptqQuantizationConfig quantizationConfig() {
-        return quantizationConfig;
+        return checkpoint.quantizationConfig();
     }
 
     /** The quantized Linear modules (those with a {@code qweight}), in file order. */
     public List<String> quantizedModules() {
-        return modules;
+        return checkpoint.quantizedModules();
     }
 
     /** The stored tensors that are not parts of a quantized Linear (embeddings, norms, lm_head, kept Linears). */
     public List<String> plainNames() {
-        return plainNames;
+        return checkpoint.plainNames();
     }
 
     /** A stored tensor as it is in the file (a view). */
     public Tensor stored(String name) {
-        return checkpoint.tensor(name);
+        return checkpoint.stored(name);
     }
 
     /**
@@ -93,53 +64,52 @@ public final class GptqReader implements AutoCloseable {
      * @throws MalformedInputException naming file, tensor and expectation for a missing part, a wrong dtype or shape
      */
     public IntWeightLinear linear(String module) {
-        if (!modules.contains(module)) {
-            throw new IllegalArgumentException("'" + module + "' is not a quantized module of " + checkpoint.source());
-        }
+        checkpoint.requireModule(module);
+        GptqQuantizationConfig quantizationConfig = quantizationConfig();
         int bits = quantizationConfig.bits();
         int p = GptqPacking.perWord(bits);
-        Tensor qweight = part(module, ".qweight");
-        requireInt32(qweight, module + ".qweight");
+        Tensor qweight = checkpoint.int32Part(module, ".qweight");
         long k = qweight.shape().dim(0) * p;
         long n = qweight.shape().dim(1);
         int g = quantizationConfig.groupSize();
         long groups = g == -1 ? 1 : (k + g - 1) / g;
         String bitsHint = " (qweight " + qweight.shape() + " holds K = " + k + " input columns at bits = " + bits + ")";
 
-        Tensor scales = part(module, ".scales");
+        Tensor scales = checkpoint.part(module, ".scales");
         if (!scales.dtype().isFloatingPoint() || !scales.shape().equals(Shape.of(groups, n))) {
-            throw malformed(module + ".scales", "must be a float [" + groups + ", " + n + "] (group_size " + g + ")"
-                    + bitsHint + " but is " + scales.dtype() + " " + scales.shape());
+            throw checkpoint.malformed(module + ".scales", "must be a float [" + groups + ", " + n + "] (group_size "
+                    + g + ")" + bitsHint + " but is " + scales.dtype() + " " + scales.shape());
         }
         Tensor groupIndex = IntWeightLinear.contiguousGroups(k, g == -1 ? k : g);
         String gIdxName = module + ".g_idx";
         if (checkpoint.contains(gIdxName)) {
-            Tensor stored = checkpoint.tensor(gIdxName);
+            Tensor stored = checkpoint.stored(gIdxName);
             if ((stored.dtype() != DType.I32 && stored.dtype() != DType.I64) || !stored.shape().equals(Shape.of(k))) {
-                throw malformed(gIdxName, "must be I32 [" + k + "]" + bitsHint + " but is " + stored.dtype() + " "
-                        + stored.shape());
+                throw checkpoint.malformed(gIdxName, "must be I32 [" + k + "]" + bitsHint + " but is "
+                        + stored.dtype() + " " + stored.shape());
             }
             if (quantizationConfig.descAct()) {
                 for (long c = 0; c < k; c++) {
                     long v = stored.getLong(c);
                     if (v < 0 || v >= groups) {
-                        throw malformed(gIdxName, "entry " + c + " is " + v + ", outside the " + groups + " groups");
+                        throw checkpoint.malformed(gIdxName, "entry " + c + " is " + v + ", outside the " + groups
+                                + " groups");
                     }
                     groupIndex.setLong(c, v);
                 }
             }
         } else if (quantizationConfig.descAct()) {
-            throw malformed(gIdxName, "is missing but desc_act is true (act-order needs each column's group)");
+            throw checkpoint.malformed(gIdxName, "is missing but desc_act is true (act-order needs each column's "
+                    + "group)");
         }
         if (n % p != 0) {
-            throw malformed(module + ".qweight", "out_features " + n + " is not a multiple of " + p
+            throw checkpoint.malformed(module + ".qweight", "out_features " + n + " is not a multiple of " + p
                     + ", so qzeros cannot be packed along N");
         }
-        Tensor qzeros = part(module, ".qzeros");
-        requireInt32(qzeros, module + ".qzeros");
+        Tensor qzeros = checkpoint.int32Part(module, ".qzeros");
         if (!qzeros.shape().equals(Shape.of(groups, n / p))) {
-            throw malformed(module + ".qzeros", "must be I32 [" + groups + ", " + n / p + "] (" + p + " zeros per word "
-                    + "at bits = " + bits + ") but is " + qzeros.shape());
+            throw checkpoint.malformed(module + ".qzeros", "must be I32 [" + groups + ", " + n / p + "] (" + p
+                    + " zeros per word at bits = " + bits + ") but is " + qzeros.shape());
         }
         Tensor codes = GptqPacking.unpackQweight(qweight, bits);
         Tensor zeros = GptqPacking.unpackQzeros(qzeros, bits, quantizationConfig.checkpointFormat().zeroOffset());
@@ -154,34 +124,5 @@ public final class GptqReader implements AutoCloseable {
     @Override
     public void close() {
         checkpoint.close();
-    }
-
-    private Tensor part(String module, String suffix) {
-        String name = module + suffix;
-        if (!checkpoint.contains(name)) {
-            throw new MalformedInputException("quantized module '" + module + "' has no " + name + " tensor (a GPTQ "
-                    + "Linear stores qweight, qzeros, scales and g_idx)",
-                    Where.tensor(checkpoint.fileOf(module + ".qweight"), name));
-        }
-        return checkpoint.tensor(name);
-    }
-
-    private void requireInt32(Tensor t, String name) {
-        if (t.dtype() != DType.I32 || t.shape().rank() != 2) {
-            throw malformed(name, "must be a 2-D I32 tensor but is " + t.dtype() + " " + t.shape());
-        }
-    }
-
-    private MalformedInputException malformed(String name, String what) {
-        return new MalformedInputException(name + " " + what, Where.tensor(checkpoint.fileOf(name), name));
-    }
-
-    private static boolean isPart(String name, Set<String> modules) {
-        for (String suffix : PARTS) {
-            if (name.endsWith(suffix) && modules.contains(name.substring(0, name.length() - suffix.length()))) {
-                return true;
-            }
-        }
-        return false;
     }
 }

@@ -82,7 +82,8 @@ public final class GptqRtn {
         return new IntWeightLinear(bits, codes, scales, zeros, IntWeightLinear.contiguousGroups(k, g));
     }
 
-    static float finite(Tensor weight, long i, long k) {
+    /** Element {@code i} of the {@code [N, K]} weight ({@code K = k}), refused when not finite (AWQ's RTN too). */
+    public static float finite(Tensor weight, long i, long k) {
         float x = weight.getFloat(i);
         if (!Float.isFinite(x)) {
             throw new MalformedInputException("weight holds " + x + " at [" + i / k + ", " + i % k + "]; only finite "
@@ -92,7 +93,7 @@ public final class GptqRtn {
     }
 
     /** {@code scale} as the f16 the package stores; an overflow would silently turn a whole group into inf/NaN. */
-    static float f16(float scale, long row, long group) {
+    public static float f16(float scale, long row, long group) {
         float stored = Float.float16ToFloat(Float.floatToFloat16(scale));
         if (!Float.isFinite(stored)) {
             throw new MalformedInputException("the scale of row " + row + ", group " + group + " is " + scale

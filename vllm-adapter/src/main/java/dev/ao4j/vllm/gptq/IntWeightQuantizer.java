@@ -1,11 +1,14 @@
 package dev.ao4j.vllm.gptq;
 
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.pipeline.ModuleSelector;
+import dev.ao4j.quant.pipeline.Recipe;
 import dev.ao4j.quant.pipeline.WeightQuantizer;
 import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
 import dev.ao4j.quant.qtensor.QuantizedTensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -29,6 +32,21 @@ public final class IntWeightQuantizer implements WeightQuantizer {
      * Packing needs K a multiple of the group size and of the codes per int32 word (GPTQ packs qweight along K), and
      * N a multiple of the codes per word (both formats pack zeros, AWQ also the weight, along N).
      */
+    /**
+     * The pipeline recipe of a GPTQ-family package: no torchao config (these are not torchao formats), transformers'
+     * Linear selection less {@code modulesToNotConvert}, the format's RTN quantizer, stored dtypes kept.
+     */
+    public static Recipe recipe(String name, int bits, int groupSize, Function<Tensor, IntWeightLinear> rtn,
+                                List<String> modulesToNotConvert, boolean measureError) {
+        return new Recipe(name, null, new ModuleSelector(modulesToNotConvert, false),
+                new IntWeightQuantizer(bits, groupSize, rtn), measureError, null);
+    }
+
+    /** E.g. {@code awq-w4-g128-rtn}, {@code gptq_v2-w8-gchannel-rtn} (group size −1 is "channel"). */
+    public static String recipeName(String method, int bits, int groupSize) {
+        return method + "-w" + bits + "-g" + (groupSize == -1 ? "channel" : String.valueOf(groupSize)) + "-rtn";
+    }
+
     @Override
     public String skipReason(Shape shape, DType dtype) {
         if (dtype != DType.BF16 && dtype != DType.F16 && dtype != DType.F32) return "dtype " + dtype + " is not a float";

@@ -4,10 +4,14 @@ import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.Where;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.pipeline.ModelSink;
+import dev.ao4j.quant.pipeline.QuantListener;
 import dev.ao4j.quant.pipeline.QuantReport;
+import dev.ao4j.quant.pipeline.Quantizer;
+import dev.ao4j.quant.pipeline.Recipe;
 import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
 import dev.ao4j.quant.qtensor.QuantizedTensor;
 import dev.ao4j.quant.tensor.Tensor;
+import dev.ao4j.safetensors.ShardedCheckpoint;
 import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.transformers.pack.PackageCheck;
 import dev.ao4j.transformers.pack.PackageOutput;
@@ -30,9 +34,9 @@ import tools.jackson.databind.node.ObjectNode;
  * fused projections are checked (vLLM loads q/k/v and gate/up as one layer and refuses a mix of quantized and
  * unquantized shards), a tied model's stray {@code lm_head.weight} is left out, config.json gets the format's {@code quantization_config} and both {@code dtype} and
  * {@code torch_dtype}, and the package is published through {@link PackageOutput} after the optional
- * {@link PackageCheck}.
+ * {@link PackageCheck}. Each format's package writer is an {@code IntWeightSink} given its layout and config.
  */
-public final class IntWeightSink implements ModelSink {
+public abstract class IntWeightSink implements ModelSink {
     /** Projections that vLLM/SGLang fuse into one layer at load time (packed_modules_mapping). */
     private static final List<List<String>> FUSED = List.of(
             List.of("q_proj", "k_proj", "v_proj"), List.of("gate_proj", "up_proj"));
@@ -63,8 +67,9 @@ public final class IntWeightSink implements ModelSink {
      * @param quantizationConfig the {@code quantization_config} given the modules whose 2-D weight stayed in high
      *                           precision (embeddings and lm_head included), in source order
      */
-    public IntWeightSink(PackageOutput output, ModelConfig config, String formatName, int bits, int groupSize,
-                         Layout layout, Function<List<String>, ObjectNode> quantizationConfig, PackageCheck check) {
+    protected IntWeightSink(PackageOutput output, ModelConfig config, String formatName, int bits, int groupSize,
+                            Layout layout, Function<List<String>, ObjectNode> quantizationConfig,
+                            PackageCheck check) {
         this.output = output;
         this.config = config;
         this.formatName = formatName;
@@ -80,7 +85,7 @@ public final class IntWeightSink implements ModelSink {
      * {@code tie_word_embeddings: true}: loaders re-tie it to the input embedding, and some (older SGLang) fail on it.
      */
     @Override
-    public void writePlain(String name, Tensor tensor) {
+    public final void writePlain(String name, Tensor tensor) {
         if (name.equals(TIED_OUTPUT_EMBEDDING) && config.tieWordEmbeddings()) return;
         if (name.endsWith(WEIGHT_SUFFIX) && tensor.shape().rank() == 2) kept.add(module(name));
         if (plainFloatDtype == null && tensor.dtype().isFloatingPoint()) plainFloatDtype = tensor.dtype();
@@ -92,7 +97,7 @@ public final class IntWeightSink implements ModelSink {
      *                                format's bits, group size and f16 scales under a {@code <module>.weight} name
      */
     @Override
-    public void writeQuantized(String name, QuantizedTensor tensor) {
+    public final void writeQuantized(String name, QuantizedTensor tensor) {
         if (!(tensor instanceof IntxUnpackedToInt8Tensor t) || t.bits() != bits || t.scale().dtype() != DType.F16) {
             throw new InvalidConfigException("the " + formatName + " format stores " + bits + "-bit "
                     + "IntxUnpackedToInt8Tensor weights with F16 scales but '" + name + "' is " + describe(tensor));
@@ -119,11 +124,26 @@ public final class IntWeightSink implements ModelSink {
      * @throws InvalidConfigException when a fused group (q/k/v, gate/up) is part quantized, part kept
      */
     @Override
-    public void commit(QuantReport report) {
+    public final void commit(QuantReport report) {
         checkFusedGroups();
         ModelConfig c = withBothDtypes(config.with("quantization_config",
                 quantizationConfig.apply(List.copyOf(kept))));
         output.commit(Map.of("format", "pt"), c, report, check);
+    }
+
+    /**
+     * One call from a Hugging Face model directory to a package: checks the source is not quantized yet, then streams
+     * it through {@link Quantizer} with {@code recipe} into the sink {@code create} makes from its config.json.
+     *
+     * @throws InvalidConfigException when the source is already quantized
+     */
+    public static QuantReport quantize(Path modelDir, String formatName, Recipe recipe,
+                                       Function<ModelConfig, ? extends IntWeightSink> create, QuantListener listener) {
+        ModelConfig config = sourceConfig(modelDir, formatName);
+        try (ShardedCheckpoint source = ShardedCheckpoint.open(modelDir);
+             IntWeightSink sink = create.apply(config)) {
+            return Quantizer.quantize(source, recipe, sink, listener);
+        }
     }
 
     /**
@@ -143,12 +163,12 @@ public final class IntWeightSink implements ModelSink {
     }
 
     /** The published package directory. */
-    public Path out() {
+    public final Path out() {
         return output.out();
     }
 
     @Override
-    public void close() {
+    public final void close() {
         output.close();
     }
 
