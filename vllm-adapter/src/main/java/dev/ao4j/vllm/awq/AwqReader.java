@@ -3,7 +3,6 @@ package dev.ao4j.vllm.awq;
 import dev.ao4j.quant.MalformedInputException;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
-import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.vllm.gptq.GptqPacking;
 import dev.ao4j.vllm.gptq.IntWeightCheckpoint;
 import dev.ao4j.vllm.gptq.IntWeightLinear;
@@ -17,14 +16,13 @@ import java.util.List;
  * {@code (code − zero) · scale}. Shapes are checked against the 4-bit packing and the group size; errors name the
  * file, the tensor and what was expected.
  */
-public final class AwqReader implements AutoCloseable {
+public final class AwqReader extends IntWeightCheckpoint<AwqQuantizationConfig> {
     public static final List<String> PARTS = List.of(".qweight", ".qzeros", ".scales");
     private static final int PER_WORD = 8;
 
-    private final IntWeightCheckpoint<AwqQuantizationConfig> checkpoint;
-
-    private AwqReader(IntWeightCheckpoint<AwqQuantizationConfig> checkpoint) {
-        this.checkpoint = checkpoint;
+    private AwqReader(Path dir) {
+        super(dir, "AWQ", AwqQuantizationConfig.SIDE_FILES, AwqQuantizationConfig::fromJson, PARTS,
+                "an AWQ Linear stores qweight, qzeros and scales");
     }
 
     /**
@@ -32,31 +30,7 @@ public final class AwqReader implements AutoCloseable {
      * @throws MalformedInputException                    when it lacks or mistypes a required key
      */
     public static AwqReader open(Path dir) {
-        return new AwqReader(IntWeightCheckpoint.open(dir, "AWQ", AwqQuantizationConfig.SIDE_FILES,
-                AwqQuantizationConfig::fromJson, PARTS, "an AWQ Linear stores qweight, qzeros and scales"));
-    }
-
-    public ModelConfig config() {
-        return checkpoint.config();
-    }
-
-    public AwqQuantizationConfig quantizationConfig() {
-        return checkpoint.quantizationConfig();
-    }
-
-    /** The quantized Linear modules (those with a {@code qweight}), in file order. */
-    public List<String> quantizedModules() {
-        return checkpoint.quantizedModules();
-    }
-
-    /** The stored tensors that are not parts of a quantized Linear. */
-    public List<String> plainNames() {
-        return checkpoint.plainNames();
-    }
-
-    /** A stored tensor as it is in the file (a view). */
-    public Tensor stored(String name) {
-        return checkpoint.stored(name);
+        return new AwqReader(dir);
     }
 
     /**
@@ -65,26 +39,25 @@ public final class AwqReader implements AutoCloseable {
      * @throws MalformedInputException naming file, tensor and expectation for a missing part, a wrong dtype or shape
      */
     public IntWeightLinear linear(String module) {
-        checkpoint.requireModule(module);
-        Tensor qweight = checkpoint.int32Part(module, ".qweight");
+        requireModule(module);
+        Tensor qweight = int32Part(module, ".qweight");
         long k = qweight.shape().dim(0);
         long n = qweight.shape().dim(1) * PER_WORD;
         int g = quantizationConfig().groupSize();
         long groups = g == -1 ? 1 : (k + g - 1) / g;
-        Tensor scales = checkpoint.part(module, ".scales");
+        Tensor scales = part(module, ".scales");
         if (!scales.dtype().isFloatingPoint() || !scales.shape().equals(Shape.of(groups, n))) {
-            throw checkpoint.malformed(module + ".scales", "must be a float [" + groups + ", " + n + "] (qweight "
+            throw malformed(module + ".scales", "must be a float [" + groups + ", " + n + "] (qweight "
                     + qweight.shape() + " packs " + PER_WORD + " 4-bit output columns per word, group_size " + g
                     + ") but is " + scales.dtype() + " " + scales.shape());
         }
         if (g != -1 && k % g != 0) {
-            throw checkpoint.malformed(module + ".qweight", "in_features " + k + " is not a multiple of group_size "
-                    + g);
+            throw malformed(module + ".qweight", "in_features " + k + " is not a multiple of group_size " + g);
         }
-        Tensor qzeros = checkpoint.int32Part(module, ".qzeros");
+        Tensor qzeros = int32Part(module, ".qzeros");
         if (!qzeros.shape().equals(Shape.of(groups, n / PER_WORD))) {
-            throw checkpoint.malformed(module + ".qzeros", "must be I32 [" + groups + ", " + n / PER_WORD
-                    + "] but is " + qzeros.shape());
+            throw malformed(module + ".qzeros", "must be I32 [" + groups + ", " + n / PER_WORD + "] but is "
+                    + qzeros.shape());
         }
         return new IntWeightLinear(AwqRtn.BITS, AwqPacking.unpackQweight(qweight), GptqPacking.transpose(scales),
                 AwqPacking.unpackQzeros(qzeros), IntWeightLinear.contiguousGroups(k, g == -1 ? k : g));
@@ -93,10 +66,5 @@ public final class AwqReader implements AutoCloseable {
     /** Quantized Linear {@code module}'s weight, F32 {@code [N, K]}. */
     public Tensor dequantized(String module) {
         return linear(module).dequantize();
-    }
-
-    @Override
-    public void close() {
-        checkpoint.close();
     }
 }

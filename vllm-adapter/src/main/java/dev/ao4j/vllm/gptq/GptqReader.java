@@ -4,7 +4,6 @@ import dev.ao4j.quant.MalformedInputException;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
-import dev.ao4j.transformers.ModelConfig;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -17,13 +16,12 @@ import java.util.List;
  * group {@code k / G} and {@code g_idx}, when present, must only have the right shape. Every shape is checked against
  * {@code bits} and {@code group_size}, and errors name the file, the tensor and what was expected.
  */
-public final class GptqReader implements AutoCloseable {
+public final class GptqReader extends IntWeightCheckpoint<GptqQuantizationConfig> {
     public static final List<String> PARTS = List.of(".qweight", ".qzeros", ".scales", ".g_idx");
 
-    private final IntWeightCheckpoint<GptqQuantizationConfig> checkpoint;
-
-    private GptqReader(IntWeightCheckpoint<GptqQuantizationConfig> checkpoint) {
-        this.checkpoint = checkpoint;
+    private GptqReader(Path dir) {
+        super(dir, "GPTQ", GptqQuantizationConfig.SIDE_FILES, GptqQuantizationConfig::fromJson, PARTS,
+                "a GPTQ Linear stores qweight, qzeros, scales and g_idx");
     }
 
     /**
@@ -31,31 +29,7 @@ public final class GptqReader implements AutoCloseable {
      * @throws MalformedInputException                    when it lacks or mistypes a required key
      */
     public static GptqReader open(Path dir) {
-        return new GptqReader(IntWeightCheckpoint.open(dir, "GPTQ", GptqQuantizationConfig.SIDE_FILES,
-                GptqQuantizationConfig::fromJson, PARTS, "a GPTQ Linear stores qweight, qzeros, scales and g_idx"));
-    }
-
-    public ModelConfig config() {
-        return checkpoint.config();
-    }
-
-    public GptqQuantizationConfig quantizationConfig() {
-        return checkpoint.quantizationConfig();
-    }
-
-    /** The quantized Linear modules (those with a {@code qweight}), in file order. */
-    public List<String> quantizedModules() {
-        return checkpoint.quantizedModules();
-    }
-
-    /** The stored tensors that are not parts of a quantized Linear (embeddings, norms, lm_head, kept Linears). */
-    public List<String> plainNames() {
-        return checkpoint.plainNames();
-    }
-
-    /** A stored tensor as it is in the file (a view). */
-    public Tensor stored(String name) {
-        return checkpoint.stored(name);
+        return new GptqReader(dir);
     }
 
     /**
@@ -64,51 +38,51 @@ public final class GptqReader implements AutoCloseable {
      * @throws MalformedInputException naming file, tensor and expectation for a missing part, a wrong dtype or shape
      */
     public IntWeightLinear linear(String module) {
-        checkpoint.requireModule(module);
+        requireModule(module);
         GptqQuantizationConfig quantizationConfig = quantizationConfig();
         int bits = quantizationConfig.bits();
         int p = GptqPacking.perWord(bits);
-        Tensor qweight = checkpoint.int32Part(module, ".qweight");
+        Tensor qweight = int32Part(module, ".qweight");
         long k = qweight.shape().dim(0) * p;
         long n = qweight.shape().dim(1);
         int g = quantizationConfig.groupSize();
         long groups = g == -1 ? 1 : (k + g - 1) / g;
         String bitsHint = " (qweight " + qweight.shape() + " holds K = " + k + " input columns at bits = " + bits + ")";
 
-        Tensor scales = checkpoint.part(module, ".scales");
+        Tensor scales = part(module, ".scales");
         if (!scales.dtype().isFloatingPoint() || !scales.shape().equals(Shape.of(groups, n))) {
-            throw checkpoint.malformed(module + ".scales", "must be a float [" + groups + ", " + n + "] (group_size "
+            throw malformed(module + ".scales", "must be a float [" + groups + ", " + n + "] (group_size "
                     + g + ")" + bitsHint + " but is " + scales.dtype() + " " + scales.shape());
         }
         Tensor groupIndex = IntWeightLinear.contiguousGroups(k, g == -1 ? k : g);
         String gIdxName = module + ".g_idx";
-        if (checkpoint.contains(gIdxName)) {
-            Tensor stored = checkpoint.stored(gIdxName);
+        if (contains(gIdxName)) {
+            Tensor stored = stored(gIdxName);
             if ((stored.dtype() != DType.I32 && stored.dtype() != DType.I64) || !stored.shape().equals(Shape.of(k))) {
-                throw checkpoint.malformed(gIdxName, "must be I32 [" + k + "]" + bitsHint + " but is "
+                throw malformed(gIdxName, "must be I32 [" + k + "]" + bitsHint + " but is "
                         + stored.dtype() + " " + stored.shape());
             }
             if (quantizationConfig.descAct()) {
                 for (long c = 0; c < k; c++) {
                     long v = stored.getLong(c);
                     if (v < 0 || v >= groups) {
-                        throw checkpoint.malformed(gIdxName, "entry " + c + " is " + v + ", outside the " + groups
+                        throw malformed(gIdxName, "entry " + c + " is " + v + ", outside the " + groups
                                 + " groups");
                     }
                     groupIndex.setLong(c, v);
                 }
             }
         } else if (quantizationConfig.descAct()) {
-            throw checkpoint.malformed(gIdxName, "is missing but desc_act is true (act-order needs each column's "
+            throw malformed(gIdxName, "is missing but desc_act is true (act-order needs each column's "
                     + "group)");
         }
         if (n % p != 0) {
-            throw checkpoint.malformed(module + ".qweight", "out_features " + n + " is not a multiple of " + p
+            throw malformed(module + ".qweight", "out_features " + n + " is not a multiple of " + p
                     + ", so qzeros cannot be packed along N");
         }
-        Tensor qzeros = checkpoint.int32Part(module, ".qzeros");
+        Tensor qzeros = int32Part(module, ".qzeros");
         if (!qzeros.shape().equals(Shape.of(groups, n / p))) {
-            throw checkpoint.malformed(module + ".qzeros", "must be I32 [" + groups + ", " + n / p + "] (" + p
+            throw malformed(module + ".qzeros", "must be I32 [" + groups + ", " + n / p + "] (" + p
                     + " zeros per word at bits = " + bits + ") but is " + qzeros.shape());
         }
         Tensor codes = GptqPacking.unpackQweight(qweight, bits);
@@ -119,10 +93,5 @@ public final class GptqReader implements AutoCloseable {
     /** Quantized Linear {@code module}'s weight, F32 {@code [N, K]}. */
     public Tensor dequantized(String module) {
         return linear(module).dequantize();
-    }
-
-    @Override
-    public void close() {
-        checkpoint.close();
     }
 }

@@ -17,12 +17,12 @@ import tools.jackson.databind.JsonNode;
 /**
  * What the GPTQ and AWQ readers share (the reading side of {@link IntWeightSink}): the package's config.json and
  * located {@code quantization_config}, its quantized Linear modules (those with a {@code qweight}) and plain tensors,
- * and the per-module parts, looked up with errors that name the file, the tensor and what was expected. How the parts
- * are unpacked stays with each format's reader.
+ * and the per-module parts, looked up with errors that name the file, the tensor and what was expected. Each format's
+ * reader extends it with how its parts are checked and unpacked.
  *
  * @param <Q> the format's parsed {@code quantization_config}
  */
-public final class IntWeightCheckpoint<Q> implements AutoCloseable {
+public abstract class IntWeightCheckpoint<Q> implements AutoCloseable {
     private static final String QWEIGHT = ".qweight";
 
     private final ShardedCheckpoint checkpoint;
@@ -31,24 +31,6 @@ public final class IntWeightCheckpoint<Q> implements AutoCloseable {
     private final String partsNote;
     private final List<String> modules;
     private final List<String> plainNames;
-
-    private IntWeightCheckpoint(ShardedCheckpoint checkpoint, ModelConfig config, Q quantizationConfig,
-                                List<String> parts, String partsNote) {
-        this.checkpoint = checkpoint;
-        this.config = config;
-        this.quantizationConfig = quantizationConfig;
-        this.partsNote = partsNote;
-        Set<String> m = new LinkedHashSet<>();
-        for (String name : checkpoint.names()) {
-            if (name.endsWith(QWEIGHT)) m.add(name.substring(0, name.length() - QWEIGHT.length()));
-        }
-        List<String> plain = new ArrayList<>();
-        for (String name : checkpoint.names()) {
-            if (!isPart(name, parts, m)) plain.add(name);
-        }
-        this.modules = List.copyOf(m);
-        this.plainNames = List.copyOf(plain);
-    }
 
     /**
      * Opens the package in {@code dir}: config.json, the {@code quantization_config} (config.json, else the first of
@@ -59,19 +41,21 @@ public final class IntWeightCheckpoint<Q> implements AutoCloseable {
      * @param partsNote completes "quantized module 'm' has no m.x tensor (…)", e.g. "a GPTQ Linear stores …"
      * @throws dev.ao4j.quant.UnsupportedFormatException when there is no quantization_config
      */
-    public static <Q> IntWeightCheckpoint<Q> open(Path dir, String method, List<String> sideFiles,
-                                                  BiFunction<JsonNode, Where, Q> parse, List<String> parts,
-                                                  String partsNote) {
-        ModelConfig config = ModelConfig.read(dir.resolve(ModelConfig.FILE_NAME));
+    protected IntWeightCheckpoint(Path dir, String method, List<String> sideFiles,
+                                  BiFunction<JsonNode, Where, Q> parse, List<String> parts, String partsNote) {
+        this.config = ModelConfig.read(dir.resolve(ModelConfig.FILE_NAME));
         QuantConfigJson.Located located = QuantConfigJson.find(dir, config, sideFiles, method);
-        Q q = parse.apply(located.json(), located.where());
-        ShardedCheckpoint checkpoint = ShardedCheckpoint.open(dir);
+        this.quantizationConfig = parse.apply(located.json(), located.where());
+        this.partsNote = partsNote;
+        ShardedCheckpoint opened = ShardedCheckpoint.open(dir);
         try {
-            return new IntWeightCheckpoint<>(checkpoint, config, q, parts, partsNote);
+            this.modules = modulesOf(opened);
+            this.plainNames = plainNamesOf(opened, parts, modules);
         } catch (RuntimeException e) {
-            checkpoint.close();
+            opened.close();
             throw e;
         }
+        this.checkpoint = opened;
     }
 
     public ModelConfig config() {
@@ -87,7 +71,7 @@ public final class IntWeightCheckpoint<Q> implements AutoCloseable {
         return modules;
     }
 
-    /** The stored tensors that are not parts of a quantized Linear. */
+    /** The stored tensors that are not parts of a quantized Linear (embeddings, norms, lm_head, kept Linears). */
     public List<String> plainNames() {
         return plainNames;
     }
@@ -97,12 +81,12 @@ public final class IntWeightCheckpoint<Q> implements AutoCloseable {
         return checkpoint.tensor(name);
     }
 
-    public boolean contains(String name) {
+    protected boolean contains(String name) {
         return checkpoint.contains(name);
     }
 
     /** @throws IllegalArgumentException when {@code module} is not a quantized module of this package */
-    public void requireModule(String module) {
+    protected void requireModule(String module) {
         if (!modules.contains(module)) {
             throw new IllegalArgumentException("'" + module + "' is not a quantized module of " + checkpoint.source());
         }
@@ -113,7 +97,7 @@ public final class IntWeightCheckpoint<Q> implements AutoCloseable {
      *
      * @throws MalformedInputException when the package lacks it
      */
-    public Tensor part(String module, String suffix) {
+    protected Tensor part(String module, String suffix) {
         String name = module + suffix;
         if (!checkpoint.contains(name)) {
             throw new MalformedInputException("quantized module '" + module + "' has no " + name + " tensor ("
@@ -123,7 +107,7 @@ public final class IntWeightCheckpoint<Q> implements AutoCloseable {
     }
 
     /** Tensor {@code module + suffix}, which must be a 2-D I32 tensor. */
-    public Tensor int32Part(String module, String suffix) {
+    protected Tensor int32Part(String module, String suffix) {
         Tensor t = part(module, suffix);
         if (t.dtype() != DType.I32 || t.shape().rank() != 2) {
             throw malformed(module + suffix, "must be a 2-D I32 tensor but is " + t.dtype() + " " + t.shape());
@@ -132,13 +116,30 @@ public final class IntWeightCheckpoint<Q> implements AutoCloseable {
     }
 
     /** "{@code name what}", located at tensor {@code name} of its file. */
-    public MalformedInputException malformed(String name, String what) {
+    protected MalformedInputException malformed(String name, String what) {
         return new MalformedInputException(name + " " + what, Where.tensor(checkpoint.fileOf(name), name));
     }
 
     @Override
-    public void close() {
+    public final void close() {
         checkpoint.close();
+    }
+
+    private static List<String> modulesOf(ShardedCheckpoint checkpoint) {
+        Set<String> m = new LinkedHashSet<>();
+        for (String name : checkpoint.names()) {
+            if (name.endsWith(QWEIGHT)) m.add(name.substring(0, name.length() - QWEIGHT.length()));
+        }
+        return List.copyOf(m);
+    }
+
+    private static List<String> plainNamesOf(ShardedCheckpoint checkpoint, List<String> parts, List<String> modules) {
+        Set<String> quantized = Set.copyOf(modules);
+        List<String> plain = new ArrayList<>();
+        for (String name : checkpoint.names()) {
+            if (!isPart(name, parts, quantized)) plain.add(name);
+        }
+        return List.copyOf(plain);
     }
 
     private static boolean isPart(String name, List<String> parts, Set<String> modules) {
