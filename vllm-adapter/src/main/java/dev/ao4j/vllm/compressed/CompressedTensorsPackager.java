@@ -1,18 +1,18 @@
 package dev.ao4j.vllm.compressed;
 
-import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.pipeline.FusedGroups;
 import dev.ao4j.quant.pipeline.ModuleSelector;
 import dev.ao4j.quant.pipeline.QuantListener;
 import dev.ao4j.quant.pipeline.QuantReport;
-import dev.ao4j.quant.pipeline.Sqnr;
 import dev.ao4j.quant.pipeline.TensorResult;
 import dev.ao4j.quant.tensor.Tensor;
 import dev.ao4j.safetensors.ShardedCheckpoint;
 import dev.ao4j.safetensors.TensorInfo;
 import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.transformers.pack.PackageCheck;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -40,44 +40,54 @@ public final class CompressedTensorsPackager {
      * @param replace       whether an existing output directory may be replaced
      * @param measureError  whether to dequantize each weight again for its SQNR in the report
      * @param check         run on the finished package before it is published
+     * @param kernel        which implementation of the numerics runs (same bytes)
      */
     public record Options(CompressedTensorsScheme scheme, ModuleSelector selector, DivMode divMode,
                          long maxShardBytes, boolean replace, boolean measureError, QuantListener listener,
-                         PackageCheck check) {
+                         PackageCheck check, Kernel kernel) {
         public static Options of(CompressedTensorsScheme scheme) {
             return new Options(scheme, ModuleSelector.defaults(), DivMode.defaultMode(), 5_000_000_000L, false, true,
-                    QuantListener.NONE, PackageCheck.NONE);
+                    QuantListener.NONE, PackageCheck.NONE, Kernel.VECTOR);
         }
 
         public Options withReplace(boolean r) {
-            return new Options(scheme, selector, divMode, maxShardBytes, r, measureError, listener, check);
+            return new Options(scheme, selector, divMode, maxShardBytes, r, measureError, listener, check, kernel);
         }
 
         public Options withMaxShardBytes(long b) {
-            return new Options(scheme, selector, divMode, b, replace, measureError, listener, check);
+            return new Options(scheme, selector, divMode, b, replace, measureError, listener, check, kernel);
         }
 
         public Options withSelector(ModuleSelector s) {
-            return new Options(scheme, s, divMode, maxShardBytes, replace, measureError, listener, check);
+            return new Options(scheme, s, divMode, maxShardBytes, replace, measureError, listener, check, kernel);
         }
 
         public Options withDivMode(DivMode d) {
-            return new Options(scheme, selector, d, maxShardBytes, replace, measureError, listener, check);
+            return new Options(scheme, selector, d, maxShardBytes, replace, measureError, listener, check, kernel);
         }
 
         public Options withListener(QuantListener l) {
-            return new Options(scheme, selector, divMode, maxShardBytes, replace, measureError, l, check);
+            return new Options(scheme, selector, divMode, maxShardBytes, replace, measureError, l, check, kernel);
         }
 
         public Options withCheck(PackageCheck c) {
-            return new Options(scheme, selector, divMode, maxShardBytes, replace, measureError, listener, c);
+            return new Options(scheme, selector, divMode, maxShardBytes, replace, measureError, listener, c, kernel);
+        }
+
+        public Options withMeasureError(boolean m) {
+            return new Options(scheme, selector, divMode, maxShardBytes, replace, m, listener, check, kernel);
+        }
+
+        /** {@link Kernel#REFERENCE} (the plain loops) or {@link Kernel#VECTOR} (the default): same bytes. */
+        public Options withKernel(Kernel k) {
+            return new Options(scheme, selector, divMode, maxShardBytes, replace, measureError, listener, check, k);
         }
     }
 
     /** Packages {@code modelDir} (config.json + single or sharded safetensors) into {@code out}. */
     public static QuantReport write(Path modelDir, Path out, Options options) {
         ModelConfig config = ModelConfig.read(modelDir.resolve(ModelConfig.FILE_NAME));
-        CtQuantizer quantizer = new CtQuantizer(options.scheme(), options.divMode());
+        CtQuantizer quantizer = new CtQuantizer(options.scheme(), options.divMode(), options.kernel());
         try (ShardedCheckpoint source = ShardedCheckpoint.open(modelDir);
              CompressedTensorsWriter sink = CompressedTensorsWriter.create(modelDir, config, options.scheme(), out,
                      options.maxShardBytes(), options.replace(), options.check())) {
@@ -91,7 +101,8 @@ public final class CompressedTensorsPackager {
         long start = System.nanoTime();
         List<String> names = source.names();
         Map<String, String> skips = decide(source, quantizer, options.selector());
-        Map<String, Float> groupAmax = quantizer.sharesGroupScale() ? groupAmax(source, skips) : Map.of();
+        Map<String, Float> groupAmax = quantizer.sharesGroupScale() ? groupAmax(source, quantizer, skips)
+                : Map.of();
         QuantListener listener = options.listener();
         listener.runStarted(names.size(), names.stream().mapToLong(n -> source.info(n).byteSize()).sum());
         List<TensorResult> results = new ArrayList<>(names.size());
@@ -110,9 +121,14 @@ public final class CompressedTensorsPackager {
             } else {
                 String key = FusedGroups.keyOf(name);
                 Float amax = key == null ? null : groupAmax.get(key);
-                CompressedLinear q = quantizer.quantize(tensor, amax == null ? Float.NaN : amax);
-                double sqnr = options.measureError() ? Sqnr.db(tensor, q.dequantize(DType.F32)) : Double.NaN;
-                long outBytes = sink.writeLinear(name, q);
+                double sqnr;
+                long outBytes;
+                // the quantized tensors are written before the next weight is read: free them right after
+                try (Arena arena = Arena.ofConfined()) {
+                    CompressedLinear q = quantizer.quantize(tensor, amax == null ? Float.NaN : amax, arena);
+                    sqnr = options.measureError() ? quantizer.sqnr(tensor, q) : Double.NaN;
+                    outBytes = sink.writeLinear(name, q);
+                }
                 r = new TensorResult(name, info.dtype(), info.shape(), "compressed-tensors " + quantizer.scheme()
                         .format(), null, info.byteSize(), outBytes, sqnr, System.nanoTime() - t0);
             }
@@ -154,12 +170,13 @@ public final class CompressedTensorsPackager {
     }
 
     /** Fused group key → max |w| over its quantized members (the pre-pass for a shared NVFP4 global scale). */
-    private static Map<String, Float> groupAmax(ShardedCheckpoint source, Map<String, String> skips) {
+    private static Map<String, Float> groupAmax(ShardedCheckpoint source, CtQuantizer quantizer,
+                                                Map<String, String> skips) {
         Map<String, Float> amax = new HashMap<>();
         for (String name : source.names()) {
             String key = FusedGroups.keyOf(name);
             if (key == null || skips.containsKey(name)) continue;
-            float a = Fp4Rtn.amax(source.tensor(name));
+            float a = quantizer.amax(source.tensor(name));
             amax.merge(key, a, (x, y) -> Float.isNaN(x) || Float.isNaN(y) ? Float.NaN : Math.max(x, y));
         }
         return amax;

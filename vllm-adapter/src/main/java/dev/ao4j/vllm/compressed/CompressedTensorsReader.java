@@ -147,7 +147,7 @@ public final class CompressedTensorsReader implements AutoCloseable {
                 requireMultiple(module, "weight_packed", k, Fp4Rtn.NVFP4_BLOCK);
                 Tensor scale = require(module, "weight_scale", DType.F8_E4M3, Shape.of(n, k / Fp4Rtn.NVFP4_BLOCK));
                 Tensor global = require(module, "weight_global_scale", DType.F32, Shape.of(1));
-                yield new CompressedLinear.Nvfp4(Fp4Rtn.unpack(packed), scale, global.getFloat(0));
+                yield new CompressedLinear.Nvfp4(packed, scale, global.getFloat(0));
             }
             case MXFP4A16 -> {
                 Tensor packed = require(module, "weight_packed", DType.U8, null);
@@ -155,7 +155,7 @@ public final class CompressedTensorsReader implements AutoCloseable {
                 long k = packed.shape().dim(1) * 2;
                 requireMultiple(module, "weight_packed", k, Fp4Rtn.MXFP4_BLOCK);
                 Tensor scale = require(module, "weight_scale", DType.U8, Shape.of(n, k / Fp4Rtn.MXFP4_BLOCK));
-                yield new CompressedLinear.Mxfp4(Fp4Rtn.unpack(packed), scale);
+                yield new CompressedLinear.Mxfp4(packed, scale);
             }
         };
     }
@@ -188,7 +188,7 @@ public final class CompressedTensorsReader implements AutoCloseable {
         } else if (checkpoint.contains(zpName)) {
             throw malformed(module, "weight_zero_point", "is present but the scheme is symmetric");
         }
-        return new CompressedLinear.PackedInt(Int32Packing.unpack(packed, bits, 1, n, k), scale, zero, bits);
+        return new CompressedLinear.PackedInt(packed, Shape.of(n, k), scale, zero, bits);
     }
 
     private CompressedLinear fp8(String module, CompressedTensorsScheme s) {

@@ -1,7 +1,9 @@
 package dev.ao4j.vllm.compressed;
 
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
+import java.lang.foreign.Arena;
 
 /** Small torch-semantics helpers shared by the compressed-tensors numerics. */
 final class CtOps {
@@ -14,6 +16,12 @@ final class CtOps {
             case BF16, F16, F32 -> w.dtype();
             default -> throw new IllegalArgumentException("expected a BF16, F16 or F32 weight but got " + w.dtype());
         };
+    }
+
+    /** A zero-filled tensor in {@code arena}'s memory (what {@link Tensor#allocate} does in an automatic one). */
+    static Tensor allocate(Arena arena, DType dtype, Shape shape) {
+        long bytes = Tensor.byteSize(dtype, shape);
+        return new Tensor(dtype, shape, arena.allocate(Math.max(bytes, 1), 16).asSlice(0, bytes));
     }
 
     /** {@code torch.finfo(dtype).eps}, the value compressed-tensors puts in place of a zero scale. */

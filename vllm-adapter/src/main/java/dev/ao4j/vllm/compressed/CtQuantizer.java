@@ -2,16 +2,28 @@ package dev.ao4j.vllm.compressed;
 
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.DivMode;
+import dev.ao4j.quant.numerics.Kernel;
+import dev.ao4j.quant.pipeline.Sqnr;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
+import java.lang.foreign.Arena;
 import java.util.Set;
 
 /**
  * The numerics of one {@link CompressedTensorsScheme}: which Linear weights it can take (what vLLM's kernels for
  * the format accept) and the compressed-tensors round-to-nearest that turns a weight into a
  * {@link CompressedLinear}.
+ *
+ * @param kernel {@link Kernel#REFERENCE} runs the plain loops of {@link IntRtn}, {@link Fp8Rtn} and {@link Fp4Rtn}
+ *               (codes one per element, then packed); {@link Kernel#VECTOR} their Vector API twins, which write
+ *               the packed form directly. Same bytes either way.
  */
-public record CtQuantizer(CompressedTensorsScheme scheme, DivMode divMode) {
+public record CtQuantizer(CompressedTensorsScheme scheme, DivMode divMode, Kernel kernel) {
+    /** With the {@link Kernel#VECTOR} kernels. */
+    public CtQuantizer(CompressedTensorsScheme scheme, DivMode divMode) {
+        this(scheme, divMode, Kernel.VECTOR);
+    }
+
     private static final Set<DType> FLOAT = Set.of(DType.BF16, DType.F16, DType.F32);
     /** FP8 block size (rows, cols). */
     public static final int BLOCK = 128;
@@ -48,11 +60,20 @@ public record CtQuantizer(CompressedTensorsScheme scheme, DivMode divMode) {
      *                  otherwise
      */
     public CompressedLinear quantize(Tensor w, float groupAmax) {
+        return quantize(w, groupAmax, Arena.ofAuto());
+    }
+
+    /**
+     * Like {@link #quantize(Tensor, float)}, the vector kernels' results in {@code arena}'s memory, so that a caller
+     * done with them (e.g. once written) frees them at once by closing it.
+     */
+    public CompressedLinear quantize(Tensor w, float groupAmax, Arena arena) {
+        if (kernel == Kernel.VECTOR) return quantizeVector(w, groupAmax, arena);
         return switch (scheme.preset()) {
             case W4A16, W8A16 -> {
                 IntRtn.Result r = IntRtn.quantize(w, scheme.preset().bits(), scheme.groupSize(), scheme.symmetric(),
                         divMode);
-                yield new CompressedLinear.PackedInt(r.codes(), r.scale(), r.zeroPoint(), scheme.preset().bits());
+                yield CompressedLinear.PackedInt.ofCodes(r.codes(), r.scale(), r.zeroPoint(), scheme.preset().bits());
             }
             case W8A8 -> {
                 IntRtn.Result r = IntRtn.quantize(w, 8, CompressedTensorsScheme.CHANNEL, true, divMode);
@@ -62,15 +83,44 @@ public record CtQuantizer(CompressedTensorsScheme scheme, DivMode divMode) {
             case FP8_DYNAMIC -> fp8(Fp8Rtn.perChannel(w, divMode), null);
             case FP8_BLOCK -> fp8(Fp8Rtn.perBlock(w, BLOCK, BLOCK, divMode), Shape.of(BLOCK, BLOCK));
             case NVFP4A16 -> {
-                float amax = Float.isNaN(groupAmax) ? Fp4Rtn.amax(w) : groupAmax;
-                float g = Fp4Rtn.globalScale(amax, w.dtype());
+                float g = Fp4Rtn.globalScale(Float.isNaN(groupAmax) ? Fp4Rtn.amax(w) : groupAmax, w.dtype());
                 Fp4Rtn.Result r = Fp4Rtn.nvfp4(w, g, divMode);
-                yield new CompressedLinear.Nvfp4(r.codes(), r.scale(), g);
+                yield CompressedLinear.Nvfp4.ofCodes(r.codes(), r.scale(), g);
             }
             case MXFP4A16 -> {
                 Fp4Rtn.Result r = Fp4Rtn.mxfp4(w, divMode);
-                yield new CompressedLinear.Mxfp4(r.codes(), r.scale());
+                yield CompressedLinear.Mxfp4.ofCodes(r.codes(), r.scale());
             }
+        };
+    }
+
+    /** {@code max|w|} over a weight, by this quantizer's kernel (NVFP4's global scale pre-pass). */
+    public float amax(Tensor w) {
+        return kernel == Kernel.VECTOR ? CtVector.amax(w) : Fp4Rtn.amax(w);
+    }
+
+    /**
+     * The report's SQNR of {@code w} against {@code q}: {@link Sqnr#db} of the dequantized weight; the vector kernel
+     * sums the same terms in the same order a row at a time, without an F32 copy of the weight.
+     */
+    public double sqnr(Tensor w, CompressedLinear q) {
+        return kernel == Kernel.VECTOR ? RowSqnr.db(w, q) : Sqnr.db(w, q.dequantize(DType.F32));
+    }
+
+    private CompressedLinear quantizeVector(Tensor w, float groupAmax, Arena arena) {
+        DivMode mode = divMode;
+        return switch (scheme.preset()) {
+            case W4A16, W8A16 -> CtVector.intRtn(w, scheme.preset().bits(), scheme.groupSize(), scheme.symmetric(),
+                    mode, true, arena);
+            case W8A8 -> CtVector.intRtn(w, 8, CompressedTensorsScheme.CHANNEL, true, mode, false, arena);
+            case FP8 -> CtVector.fp8(w, w.shape().dim(0), w.shape().dim(1), Shape.of(1), null, mode, arena);
+            case FP8_DYNAMIC -> CtVector.fp8(w, 1, w.shape().dim(1), Shape.of(w.shape().dim(0), 1), null, mode,
+                    arena);
+            case FP8_BLOCK -> CtVector.fp8(w, BLOCK, BLOCK, Shape.of(Fp8Rtn.ceilDiv(w.shape().dim(0), BLOCK),
+                    Fp8Rtn.ceilDiv(w.shape().dim(1), BLOCK)), Shape.of(BLOCK, BLOCK), mode, arena);
+            case NVFP4A16 -> CtVector.nvfp4(w, Fp4Rtn.globalScale(Float.isNaN(groupAmax) ? CtVector.amax(w)
+                    : groupAmax, w.dtype()), mode, arena);
+            case MXFP4A16 -> CtVector.mxfp4(w, mode, arena);
         };
     }
 

@@ -71,10 +71,7 @@ public final class Fp4Rtn {
         for (long r = 0; r < n; r++) {
             for (long b = 0; b < blocks; b++) {
                 long base = r * k + b * NVFP4_BLOCK;
-                float local = TorchOps.divScalar(blockAmax(w, base, NVFP4_BLOCK), Fp4E2M1.MAX, dt, mode);
-                byte sc = Float8E4M3Fn.fromFloat(TorchOps.clamp(globalScale * local, -Float8E4M3Fn.MAX,
-                        Float8E4M3Fn.MAX));
-                if (Float8E4M3Fn.toFloat(sc) == 0f) sc = E4M3_EPS;
+                byte sc = nvfp4Scale(blockAmax(w, base, NVFP4_BLOCK), globalScale, dt, mode);
                 scale.setByte(r * blocks + b, sc);
                 float eff = Float8E4M3Fn.toFloat(sc) / globalScale;
                 for (int j = 0; j < NVFP4_BLOCK; j++) {
@@ -102,13 +99,8 @@ public final class Fp4Rtn {
         for (long r = 0; r < n; r++) {
             for (long b = 0; b < blocks; b++) {
                 long base = r * k + b * MXFP4_BLOCK;
-                float p = roundToPowerOf2(blockAmax(w, base, MXFP4_BLOCK), dt);
-                double e = 127 + Math.floor(Math.log(p) / Math.log(2)) - 2;
-                double clamped = Double.isNaN(e) ? 0 : Math.rint(Math.max(0, Math.min(255, e)));
-                float s = TorchOps.round(dt, (float) Math.pow(2, clamped - 127));
-                if (s == 0f) s = eps;
-                int biased = 127 + (int) Math.floor(Math.log(s) / Math.log(2));
-                scale.setLong(r * blocks + b, biased);
+                float s = mxfp4Scale(blockAmax(w, base, MXFP4_BLOCK), dt, eps);
+                scale.setLong(r * blocks + b, biasedExponent(s));
                 for (int j = 0; j < MXFP4_BLOCK; j++) {
                     float v = TorchOps.clamp(TorchOps.div(w.getFloat(base + j), s, dt), -Fp4E2M1.MAX, Fp4E2M1.MAX);
                     codes.setByte(base + j, (byte) Fp4E2M1.fromFloat(v));
@@ -116,6 +108,27 @@ public final class Fp4Rtn {
             }
         }
         return new Result(codes, scale);
+    }
+
+    /** An NVFP4 block's e4m3 scale from its {@code amax} (0 becomes e4m3's epsilon). */
+    static byte nvfp4Scale(float amax, float globalScale, DType dt, DivMode mode) {
+        float local = TorchOps.divScalar(amax, Fp4E2M1.MAX, dt, mode);
+        byte sc = Float8E4M3Fn.fromFloat(TorchOps.clamp(globalScale * local, -Float8E4M3Fn.MAX, Float8E4M3Fn.MAX));
+        return Float8E4M3Fn.toFloat(sc) == 0f ? E4M3_EPS : sc;
+    }
+
+    /** An MXFP4 block's power-of-two scale in the weight dtype from its {@code amax} (0 becomes {@code eps}). */
+    static float mxfp4Scale(float amax, DType dt, float eps) {
+        float p = roundToPowerOf2(amax, dt);
+        double e = 127 + Math.floor(Math.log(p) / Math.log(2)) - 2;
+        double clamped = Double.isNaN(e) ? 0 : Math.rint(Math.max(0, Math.min(255, e)));
+        float s = TorchOps.round(dt, (float) Math.pow(2, clamped - 127));
+        return s == 0f ? eps : s;
+    }
+
+    /** The stored (biased) exponent of a power-of-two scale. */
+    static int biasedExponent(float s) {
+        return 127 + (int) Math.floor(Math.log(s) / Math.log(2));
     }
 
     /**

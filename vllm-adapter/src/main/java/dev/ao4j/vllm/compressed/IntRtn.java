@@ -47,7 +47,6 @@ public final class IntRtn {
         long groups = k / g;
         float qmin = -(1 << (bits - 1));
         float qmax = (1 << (bits - 1)) - 1;
-        double levels = (1 << bits) - 1;
         Tensor codes = Tensor.allocate(DType.I8, Shape.of(n, k));
         Tensor scale = Tensor.allocate(dt, Shape.of(n, groups));
         Tensor zero = symmetric ? null : Tensor.allocate(DType.I8, Shape.of(n, groups));
@@ -62,14 +61,10 @@ public final class IntRtn {
                     min = CtOps.min(min, x);
                     max = CtOps.max(max, x);
                 }
-                float s;
+                float s = scaleOf(min, max, symmetric, bits, dt, mode);
                 float zp = 0f;
-                if (symmetric) {
-                    s = TorchOps.divScalar(Math.max(Math.abs(min), Math.abs(max)), levels / 2, dt, mode);
-                } else {
-                    s = TorchOps.divScalar(TorchOps.sub(max, min, dt), levels, dt, mode);
-                    float z = TorchOps.sub(qmin, TorchOps.div(min, s, dt), dt);
-                    zp = CtOps.toInt8(TorchOps.clamp(z, qmin, qmax));
+                if (!symmetric) {
+                    zp = zeroOf(min, s, bits, dt);
                     zero.setLong(r * groups + c, (long) zp);
                 }
                 if (s == 0f) s = eps;
@@ -82,6 +77,27 @@ public final class IntRtn {
             }
         }
         return new Result(codes, scale, zero);
+    }
+
+    /** A group's scale from its {@code min(min(w), 0)} and {@code max(max(w), 0)}, before a zero becomes eps. */
+    static float scaleOf(float min, float max, boolean symmetric, int bits, DType dt, DivMode mode) {
+        double levels = (1 << bits) - 1;
+        return symmetric ? TorchOps.divScalar(Math.max(Math.abs(min), Math.abs(max)), levels / 2, dt, mode)
+                : TorchOps.divScalar(TorchOps.sub(max, min, dt), levels, dt, mode);
+    }
+
+    /** An asymmetric group's zero point from its min and its scale (before a zero scale becomes eps). */
+    static float zeroOf(float min, float s, int bits, DType dt) {
+        float qmin = -(1 << (bits - 1));
+        float qmax = (1 << (bits - 1)) - 1;
+        return CtOps.toInt8(TorchOps.clamp(TorchOps.sub(qmin, TorchOps.div(min, s, dt), dt), qmin, qmax));
+    }
+
+    /** The code of one element: the reference's per-element steps, for the vector kernel's tails. */
+    static int codeOf(float x, float s, float zp, boolean symmetric, float qmin, float qmax, DType dt) {
+        float v = TorchOps.div(x, s, dt);
+        if (!symmetric) v = TorchOps.add(v, zp, dt);
+        return (int) CtOps.toInt8(TorchOps.clamp(v, qmin, qmax));
     }
 
     /**
