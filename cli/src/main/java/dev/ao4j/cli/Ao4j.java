@@ -45,7 +45,13 @@ public final class Ao4j {
 
     private static int execute(CommandLine cli, String... args) {
         cli.setExecutionExceptionHandler(ExitCodes::handle);
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } finally {
+            // picocli's default writers flush on println/printf only; main() exits right after this returns
+            cli.getOut().flush();
+            cli.getErr().flush();
+        }
     }
 
     /** A Hub client configured from the environment {@code spec}'s command line was started with. */
