@@ -1,6 +1,7 @@
 package dev.ao4j.vllm.awq;
 
 import dev.ao4j.quant.pipeline.ModuleSelector;
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
 import dev.ao4j.transformers.ModelConfig;
@@ -8,6 +9,7 @@ import dev.ao4j.transformers.pack.PackageOutput;
 import dev.ao4j.vllm.gptq.GptqPacking;
 import dev.ao4j.vllm.gptq.IntWeightLinear;
 import dev.ao4j.vllm.gptq.IntWeightSink;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -28,7 +30,8 @@ public final class AwqPackageWriter extends IntWeightSink {
     private static final String OUTPUT_EMBEDDING = "lm_head";
 
     private AwqPackageWriter(PackageOutput output, ModelConfig config, AwqOptions options) {
-        super(output, config, "AWQ", AwqRtn.BITS, options.groupSize(), AwqPackageWriter::layout,
+        super(output, config, "AWQ", AwqRtn.BITS, options.groupSize(),
+                (module, linear, arena) -> layout(module, linear, options.kernel() == Kernel.REFERENCE ? null : arena),
                 kept -> AwqQuantizationConfig.gemm(options.groupSize(), modulesToNotConvert(kept)).toJson(),
                 options.check());
     }
@@ -43,11 +46,14 @@ public final class AwqPackageWriter extends IntWeightSink {
                 config, options);
     }
 
-    private static Map<String, Tensor> layout(String module, IntWeightLinear linear) {
+    /** @param arena null: the reference packers; else the bulk ones, allocating there */
+    private static Map<String, Tensor> layout(String module, IntWeightLinear linear, Arena arena) {
         Map<String, Tensor> t = new LinkedHashMap<>();
-        t.put(module + ".qweight", AwqPacking.packQweight(linear.codes()));
+        t.put(module + ".qweight", arena == null ? AwqPacking.packQweight(linear.codes())
+                : AwqPacking.packQweight(linear.codes(), arena));
         t.put(module + ".qzeros", AwqPacking.packQzeros(linear.zeros()));
-        t.put(module + ".scales", GptqPacking.transpose(linear.scales()));
+        t.put(module + ".scales", arena == null ? GptqPacking.transpose(linear.scales())
+                : GptqPacking.transpose(linear.scales(), arena));
         return t;
     }
 

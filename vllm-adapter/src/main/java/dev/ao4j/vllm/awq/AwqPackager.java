@@ -34,8 +34,9 @@ public final class AwqPackager {
      */
     public static Recipe recipe(AwqOptions options) {
         int group = options.groupSize();
-        return IntWeightQuantizer.recipe(recipeName(options), AwqRtn.BITS, group, w -> AwqRtn.quantize(w, group),
-                options.modulesToNotConvert(), options.measureError());
+        return IntWeightQuantizer.recipe(recipeName(options), AwqRtn.BITS, group,
+                w -> AwqRtn.quantizeIntx(w, group, options.kernel()), options.modulesToNotConvert(),
+                options.measureError(), options.kernel());
     }
 
     /** E.g. {@code awq-w4-g128-rtn}. */

@@ -3,6 +3,10 @@ package dev.ao4j.vllm.awq;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
+import dev.ao4j.vllm.gptq.IntWeightLinear;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * AutoAWQ's "gemm" int32 layout: 4-bit values packed eight to a word along N (the output dimension) in the
@@ -27,6 +31,41 @@ public final class AwqPacking {
         long k = codes.shape().dim(1);
         return pack(n, k, (col, row) -> codes.getLong(col * k + row));
     }
+
+    /**
+     * {@link #packQweight(Tensor)}'s words, built from bulk reads of {@value #TILE} words' worth of code rows (8
+     * output columns each) and written a tile row at a time, into {@code arena}'s memory.
+     */
+    public static Tensor packQweight(Tensor codes, Arena arena) {
+        int n = Math.toIntExact(codes.shape().dim(0));
+        int k = Math.toIntExact(codes.shape().dim(1));
+        if (n % PER_WORD != 0) throw new IllegalArgumentException("N = " + n + " is not a multiple of 8");
+        int words = n / PER_WORD;
+        Tensor out = IntWeightLinear.allocate(arena, DType.I32, Shape.of(k, words));
+        byte[] in = new byte[TILE * PER_WORD * k];
+        int[] tile = new int[k * TILE];
+        int[] from = new int[PER_WORD];
+        for (int j = 0; j < PER_WORD; j++) from[j] = ORDER[j] * k;
+        for (int w0 = 0; w0 < words; w0 += TILE) {
+            int t = Math.min(TILE, words - w0);
+            MemorySegment.copy(codes.data(), ValueLayout.JAVA_BYTE, (long) w0 * PER_WORD * k, in, 0, t * PER_WORD * k);
+            for (int w = 0; w < t; w++) {
+                int base = w * PER_WORD * k;
+                for (int r = 0; r < k; r++) {
+                    int word = 0;
+                    for (int j = 0; j < PER_WORD; j++) word |= (in[base + from[j] + r] & 0xF) << (4 * j);
+                    tile[r * TILE + w] = word;
+                }
+            }
+            for (int r = 0; r < k; r++) {
+                MemorySegment.copy(tile, r * TILE, out.data(), Tensor.I32, ((long) r * words + w0) * 4, t);
+            }
+        }
+        return out;
+    }
+
+    /** Words per tile of {@link #packQweight(Tensor, Arena)}: one 64-byte line per row. */
+    static final int TILE = 16;
 
     /** qweight I32 {@code [K, N / 8]} → U8 codes {@code [N, K]}. */
     public static Tensor unpackQweight(Tensor qweight) {

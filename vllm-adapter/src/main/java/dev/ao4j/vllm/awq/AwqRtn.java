@@ -3,9 +3,12 @@ package dev.ao4j.vllm.awq;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.MalformedInputException;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.Kernel;
+import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
 import dev.ao4j.vllm.gptq.GptqRtn;
+import dev.ao4j.vllm.gptq.GroupRtnVector;
 import dev.ao4j.vllm.gptq.IntWeightLinear;
 
 /**
@@ -63,9 +66,11 @@ public final class AwqRtn {
                     lo = Math.min(lo, x);
                     hi = Math.max(hi, x);
                 }
-                float scale = Math.max(hi - lo, 1e-5f) / MAX_INT;
-                float stored = GptqRtn.f16(scale, r, j);
-                double zero = Math.max(0, Math.min(MAX_INT, -Math.rint(lo / scale)));
+                float[] p = new float[3];
+                params(lo, hi, r, j, p);
+                float scale = p[0];
+                float stored = p[1];
+                double zero = p[2];
                 scales.setFloat(r * groups + j, stored);
                 zeros.setLong(r * groups + j, (long) zero);
                 for (long c = 0; c < g; c++) {
@@ -75,5 +80,33 @@ public final class AwqRtn {
             }
         }
         return new IntWeightLinear(BITS, codes, scales, zeros, IntWeightLinear.contiguousGroups(k, g));
+    }
+
+    /**
+     * {@link #quantize} then {@link IntWeightLinear#toIntx}, the pipeline's form: {@link Kernel#REFERENCE} runs
+     * exactly that; {@link Kernel#VECTOR} its Vector API twin {@link GroupRtnVector}, straight to the signed codes.
+     */
+    public static IntxUnpackedToInt8Tensor quantizeIntx(Tensor weight, int groupSize, Kernel kernel) {
+        if (kernel == Kernel.REFERENCE) return quantize(weight, groupSize).toIntx(weight.dtype());
+        GptqRtn.requireGroups(weight, groupSize);
+        return GroupRtnVector.quantize(weight, BITS, groupSize, new GroupRtnVector.Rule() {
+            @Override
+            public boolean rangeIncludesZero() {
+                return false;
+            }
+
+            @Override
+            public void params(float lo, float hi, long row, long group, float[] out) {
+                AwqRtn.params(lo, hi, row, group, out);
+            }
+        });
+    }
+
+    /** AWQ's asymmetric scale and zero of a group from its own min and max: f32 scale, f16 scale, zero. */
+    private static void params(float lo, float hi, long row, long group, float[] out) {
+        float scale = Math.max(hi - lo, 1e-5f) / MAX_INT;
+        out[0] = scale;
+        out[1] = GptqRtn.f16(scale, row, group);
+        out[2] = (float) Math.max(0, Math.min(MAX_INT, -Math.rint(lo / scale)));
     }
 }

@@ -1,8 +1,10 @@
 package dev.ao4j.vllm.gptq;
 
+import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.tensor.Tensor;
 import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.transformers.pack.PackageOutput;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -26,7 +28,8 @@ public final class GptqPackageWriter extends IntWeightSink {
 
     private GptqPackageWriter(PackageOutput output, ModelConfig config, GptqOptions options) {
         super(output, config, "GPTQ", options.bits(), options.groupSize(),
-                (module, linear) -> layout(module, linear, options.bits(), options.format()),
+                (module, linear, arena) -> layout(module, linear, options.bits(), options.format(),
+                        options.kernel() == Kernel.REFERENCE ? null : arena),
                 kept -> GptqQuantizationConfig.rtn(options.bits(), options.groupSize(), options.format(),
                         skipPatterns(kept)).toJson(),
                 options.check());
@@ -42,12 +45,15 @@ public final class GptqPackageWriter extends IntWeightSink {
                 config, options);
     }
 
+    /** @param arena null: the reference packers; else the bulk ones, allocating there */
     private static Map<String, Tensor> layout(String module, IntWeightLinear linear, int bits,
-                                              GptqCheckpointFormat format) {
+                                              GptqCheckpointFormat format, Arena arena) {
         Map<String, Tensor> t = new LinkedHashMap<>();
-        t.put(module + ".qweight", GptqPacking.packQweight(linear.codes(), bits));
+        t.put(module + ".qweight", arena == null ? GptqPacking.packQweight(linear.codes(), bits)
+                : GptqPacking.packQweight(linear.codes(), bits, arena));
         t.put(module + ".qzeros", GptqPacking.packQzeros(linear.zeros(), bits, format.zeroOffset()));
-        t.put(module + ".scales", GptqPacking.transpose(linear.scales()));
+        t.put(module + ".scales", arena == null ? GptqPacking.transpose(linear.scales())
+                : GptqPacking.transpose(linear.scales(), arena));
         t.put(module + ".g_idx", linear.groupIndex());
         return t;
     }

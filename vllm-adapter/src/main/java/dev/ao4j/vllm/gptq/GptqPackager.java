@@ -34,8 +34,9 @@ public final class GptqPackager {
     public static Recipe recipe(GptqOptions options) {
         int bits = options.bits();
         int group = options.groupSize();
-        return IntWeightQuantizer.recipe(recipeName(options), bits, group, w -> GptqRtn.quantize(w, bits, group),
-                options.modulesToNotConvert(), options.measureError());
+        return IntWeightQuantizer.recipe(recipeName(options), bits, group,
+                w -> GptqRtn.quantizeIntx(w, bits, group, options.kernel()), options.modulesToNotConvert(),
+                options.measureError(), options.kernel());
     }
 
     /** E.g. {@code gptq-w4-g128-rtn}, {@code gptq_v2-w8-gchannel-rtn}. */

@@ -3,6 +3,9 @@ package dev.ao4j.vllm.gptq;
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * GPTQ's int32 layouts (unchanged since AutoGPTQ), with {@code p = 32 / bits} codes per word, code {@code j} of a word
@@ -35,6 +38,58 @@ public final class GptqPacking {
                 out.setLong(r * n + col, word);
             }
         }
+        return out;
+    }
+
+    /**
+     * {@link #packQweight(Tensor, int)}'s words, built from bulk reads of {@value #TILE} code rows at a time (each
+     * one output column) and written a tile row at a time, into {@code arena}'s memory.
+     */
+    public static Tensor packQweight(Tensor codes, int bits, Arena arena) {
+        int p = perWord(bits);
+        int n = Math.toIntExact(codes.shape().dim(0));
+        int k = Math.toIntExact(codes.shape().dim(1));
+        if (k % p != 0) throw new IllegalArgumentException("K = " + k + " is not a multiple of " + p);
+        int rows = k / p;
+        int mask = (int) mask(bits);
+        Tensor out = IntWeightLinear.allocate(arena, DType.I32, Shape.of(rows, n));
+        byte[] in = new byte[TILE * k];
+        int[] tile = new int[rows * TILE];
+        for (int c0 = 0; c0 < n; c0 += TILE) {
+            int t = Math.min(TILE, n - c0);
+            MemorySegment.copy(codes.data(), ValueLayout.JAVA_BYTE, (long) c0 * k, in, 0, t * k);
+            for (int col = 0; col < t; col++) {
+                for (int r = 0, b = col * k; r < rows; r++) {
+                    int word = 0;
+                    for (int j = 0; j < p; j++, b++) word |= (in[b] & mask) << (bits * j);
+                    tile[r * TILE + col] = word;
+                }
+            }
+            for (int r = 0; r < rows; r++) {
+                MemorySegment.copy(tile, r * TILE, out.data(), Tensor.I32, ((long) r * n + c0) * 4, t);
+            }
+        }
+        return out;
+    }
+
+    /** Output columns per tile of {@link #packQweight(Tensor, int, Arena)}: one 64-byte line of words per row. */
+    static final int TILE = 16;
+
+    /** {@link #transpose(Tensor)} into {@code arena}'s memory, a row at a time. */
+    public static Tensor transpose(Tensor t, Arena arena) {
+        int rows = Math.toIntExact(t.shape().dim(0));
+        int cols = Math.toIntExact(t.shape().dim(1));
+        int size = t.dtype().byteSize();
+        Tensor out = IntWeightLinear.allocate(arena, t.dtype(), Shape.of(cols, rows));
+        byte[] in = new byte[rows * cols * size];
+        byte[] to = new byte[in.length];
+        MemorySegment.copy(t.data(), ValueLayout.JAVA_BYTE, 0, in, 0, in.length);
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                System.arraycopy(in, (r * cols + c) * size, to, (c * rows + r) * size, size);
+            }
+        }
+        MemorySegment.copy(to, 0, out.data(), ValueLayout.JAVA_BYTE, 0, to.length);
         return out;
     }
 

@@ -3,6 +3,8 @@ package dev.ao4j.vllm.gptq;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.MalformedInputException;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.numerics.Kernel;
+import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
 
@@ -63,14 +65,10 @@ public final class GptqRtn {
                     lo = Math.min(lo, x);
                     hi = Math.max(hi, x);
                 }
-                hi = Math.max(Math.abs(lo), hi);
-                if (lo < 0) lo = -hi;
-                if (lo == 0f && hi == 0f) {
-                    lo = -1f;
-                    hi = 1f;
-                }
-                float scale = (hi - lo) / maxq;
-                float stored = f16(scale, r, j);
+                float[] p = new float[3];
+                params(lo, hi, maxq, zero, r, j, p);
+                float scale = p[0];
+                float stored = p[1];
                 scales.setFloat(r * groups + j, stored);
                 zeros.setLong(r * groups + j, zero);
                 for (long c = 0; c < g; c++) {
@@ -80,6 +78,51 @@ public final class GptqRtn {
             }
         }
         return new IntWeightLinear(bits, codes, scales, zeros, IntWeightLinear.contiguousGroups(k, g));
+    }
+
+    /**
+     * {@link #quantize} then {@link IntWeightLinear#toIntx}, the pipeline's form: {@link Kernel#REFERENCE} runs
+     * exactly that; {@link Kernel#VECTOR} its Vector API twin {@link GroupRtnVector}, straight to the signed codes.
+     */
+    public static IntxUnpackedToInt8Tensor quantizeIntx(Tensor weight, int bits, int groupSize, Kernel kernel) {
+        if (kernel == Kernel.REFERENCE) return quantize(weight, bits, groupSize).toIntx(weight.dtype());
+        requireGroups(weight, groupSize);
+        int maxq = (1 << bits) - 1;
+        int zero = 1 << (bits - 1);
+        return GroupRtnVector.quantize(weight, bits, groupSize, new GroupRtnVector.Rule() {
+            @Override
+            public boolean rangeIncludesZero() {
+                return true;
+            }
+
+            @Override
+            public void params(float lo, float hi, long row, long group, float[] out) {
+                GptqRtn.params(lo, hi, maxq, zero, row, group, out);
+            }
+        });
+    }
+
+    /** GPTQ's symmetric scale of a group from its min and max (both taken with 0): f32 scale, f16 scale, zero. */
+    private static void params(float lo, float hi, int maxq, int zero, long row, long group, float[] out) {
+        hi = Math.max(Math.abs(lo), hi);
+        if (lo < 0) lo = -hi;
+        if (lo == 0f && hi == 0f) {
+            lo = -1f;
+            hi = 1f;
+        }
+        float scale = (hi - lo) / maxq;
+        out[0] = scale;
+        out[1] = f16(scale, row, group);
+        out[2] = zero;
+    }
+
+    /** @throws InvalidConfigException when the group size does not divide in_features */
+    public static void requireGroups(Tensor weight, int groupSize) {
+        long k = weight.shape().dim(1);
+        long g = groupSize == -1 ? k : groupSize;
+        if (g <= 0 || k % g != 0) {
+            throw new InvalidConfigException("group size " + groupSize + " does not divide in_features " + k);
+        }
     }
 
     /** Element {@code i} of the {@code [N, K]} weight ({@code K = k}), refused when not finite (AWQ's RTN too). */

@@ -5,6 +5,9 @@ import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * One group-wise integer-quantized Linear weight as GPTQ and AWQ describe it, independent of their packed layouts,
@@ -110,6 +113,38 @@ public record IntWeightLinear(int bits, Tensor codes, Tensor scales, Tensor zero
      * @throws InvalidConfigException naming {@code name} otherwise
      */
     public static IntWeightLinear fromIntx(String name, IntxUnpackedToInt8Tensor t) {
+        return fromIntx(name, t, null);
+    }
+
+    /**
+     * Like {@link #fromIntx(String, IntxUnpackedToInt8Tensor)}, the new tensors in {@code arena} (null: GC-managed)
+     * and the codes shifted a row at a time.
+     */
+    public static IntWeightLinear fromIntx(String name, IntxUnpackedToInt8Tensor t, Arena arena) {
+        if (arena == null) return fromIntxReference(name, t);
+        requireWeightOnlyGroups(name, t);
+        int offset = 1 << (t.bits() - 1);
+        int n = Math.toIntExact(t.qdata().shape().dim(0));
+        int k = Math.toIntExact(t.qdata().shape().dim(1));
+        Tensor codes = allocate(arena, DType.U8, t.qdata().shape());
+        byte[] row = new byte[k];
+        for (int r = 0; r < n; r++) {
+            MemorySegment.copy(t.qdata().data(), ValueLayout.JAVA_BYTE, (long) r * k, row, 0, k);
+            for (int c = 0; c < k; c++) row[c] = (byte) (row[c] + offset);
+            MemorySegment.copy(row, 0, codes.data(), ValueLayout.JAVA_BYTE, (long) r * k, k);
+        }
+        Tensor zeros = allocate(arena, DType.I32, t.zeroPoint().shape());
+        for (long i = 0; i < zeros.numel(); i++) zeros.setLong(i, t.zeroPoint().getLong(i) + offset);
+        return new IntWeightLinear(t.bits(), codes, t.scale(), zeros, contiguousGroups(k, t.blockSize().dim(1)));
+    }
+
+    /** A zero-filled tensor in {@code arena}'s memory (what {@link Tensor#allocate} does in an automatic one). */
+    public static Tensor allocate(Arena arena, DType dtype, Shape shape) {
+        long bytes = Tensor.byteSize(dtype, shape);
+        return new Tensor(dtype, shape, arena.allocate(Math.max(bytes, 1), 16).asSlice(0, bytes));
+    }
+
+    private static void requireWeightOnlyGroups(String name, IntxUnpackedToInt8Tensor t) {
         Shape block = t.blockSize();
         long k = t.qdata().shape().dim(1);
         if (block.rank() != 2 || block.dim(0) != 1 || block.dim(1) <= 0 || k % block.dim(1) != 0) {
@@ -120,6 +155,12 @@ public record IntWeightLinear(int bits, Tensor codes, Tensor scales, Tensor zero
             throw new InvalidConfigException("'" + name + "' quantizes activations (" + t.activationQuantization()
                     + "); this format is weight-only");
         }
+    }
+
+    private static IntWeightLinear fromIntxReference(String name, IntxUnpackedToInt8Tensor t) {
+        requireWeightOnlyGroups(name, t);
+        Shape block = t.blockSize();
+        long k = t.qdata().shape().dim(1);
         int offset = 1 << (t.bits() - 1);
         Tensor codes = Tensor.allocate(DType.U8, t.qdata().shape());
         for (long i = 0; i < codes.numel(); i++) codes.setLong(i, t.qdata().getLong(i) + offset);

@@ -15,6 +15,7 @@ import dev.ao4j.safetensors.ShardedCheckpoint;
 import dev.ao4j.transformers.ModelConfig;
 import dev.ao4j.transformers.pack.PackageCheck;
 import dev.ao4j.transformers.pack.PackageOutput;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -46,7 +47,8 @@ public abstract class IntWeightSink implements ModelSink {
     /** How a format stores one quantized Linear: output tensor names (under the module) and tensors, in order. */
     @FunctionalInterface
     public interface Layout {
-        Map<String, Tensor> tensors(String module, IntWeightLinear linear);
+        /** @param arena where the layout allocates the tensors it returns; closed once they are written */
+        Map<String, Tensor> tensors(String module, IntWeightLinear linear, Arena arena);
     }
 
     private final PackageOutput output;
@@ -112,10 +114,13 @@ public abstract class IntWeightSink implements ModelSink {
             throw new InvalidConfigException("the package's group size is " + groupSize + " but '" + name
                     + "' was quantized with block size " + t.blockSize());
         }
-        IntWeightLinear linear = IntWeightLinear.fromIntx(name, t);
         String module = module(name);
-        for (Map.Entry<String, Tensor> e : layout.tensors(module, linear).entrySet()) {
-            output.add(e.getKey(), e.getValue(), name, formatName);
+        // the unsigned codes and packed tensors live only until written: freed here, not when the GC gets to them
+        try (Arena arena = Arena.ofConfined()) {
+            IntWeightLinear linear = IntWeightLinear.fromIntx(name, t, arena);
+            for (Map.Entry<String, Tensor> e : layout.tensors(module, linear, arena).entrySet()) {
+                output.add(e.getKey(), e.getValue(), name, formatName);
+            }
         }
         quantized.add(module);
     }
