@@ -84,12 +84,13 @@ public sealed interface CompressedLinear {
             int g = (int) (k / groups);
             int mask = (1 << bits) - 1;
             int offset = 1 << (bits - 1);
+            int perShift = Integer.numberOfTrailingZeros(per); // per = 32 / bits is a power of two
             for (int gi = 0; gi < groups; gi++) {
                 long si = r * groups + gi;
                 float s = scale.getFloat(si);
                 long zp = zeroPoint == null ? 0 : zeroPoint.getLong(si);
                 for (int c = gi * g, end = c + g; c < end; c++) {
-                    long q = ((row[c / per] >>> (bits * (c % per))) & mask) - offset - zp;
+                    long q = ((row[c >>> perShift] >>> (bits * (c & (per - 1)))) & mask) - offset - zp;
                     dst[c] = q * s;
                 }
             }
@@ -156,12 +157,15 @@ public sealed interface CompressedLinear {
             byte[] row = new byte[k];
             MemorySegment.copy(codes.data(), ValueLayout.JAVA_BYTE, r * k, row, 0, k);
             long gridCols = scale.shape().rank() == 2 ? scale.shape().dim(1) : 1;
-            for (int c = 0; c < k; c++) {
+            // one scale per run of columns: the whole row (per tensor, per channel) or a block's width
+            int width = block == null ? k : (int) block.dim(1);
+            for (int c0 = 0, b = 0; c0 < k; c0 += width, b++) {
                 long si;
                 if (scale.numel() == 1) si = 0;
                 else if (block == null) si = r;
-                else si = (r / block.dim(0)) * gridCols + c / block.dim(1);
-                dst[c] = Float8E4M3Fn.toFloat(row[c]) * scale.getFloat(si);
+                else si = (r / block.dim(0)) * gridCols + b;
+                float s = scale.getFloat(si);
+                for (int c = c0, end = Math.min(k, c0 + width); c < end; c++) dst[c] = Float8E4M3Fn.toFloat(row[c]) * s;
             }
         }
     }
@@ -209,9 +213,11 @@ public sealed interface CompressedLinear {
             long blocks = scale.shape().dim(1);
             byte[] row = new byte[half];
             MemorySegment.copy(packed.data(), ValueLayout.JAVA_BYTE, r * half, row, 0, half);
-            for (int c = 0; c < 2 * half; c++) {
-                float eff = Float8E4M3Fn.toFloat(scale.getByte(r * blocks + c / Fp4Rtn.NVFP4_BLOCK)) / globalScale;
-                dst[c] = Fp4E2M1.toFloat(nibble(row, c)) * eff;
+            for (int b = 0; b < blocks; b++) {
+                float eff = Float8E4M3Fn.toFloat(scale.getByte(r * blocks + b)) / globalScale;
+                for (int c = b * Fp4Rtn.NVFP4_BLOCK, end = c + Fp4Rtn.NVFP4_BLOCK; c < end; c++) {
+                    dst[c] = Fp4E2M1.toFloat(nibble(row, c)) * eff;
+                }
             }
         }
     }
@@ -254,9 +260,11 @@ public sealed interface CompressedLinear {
             long blocks = scale.shape().dim(1);
             byte[] row = new byte[half];
             MemorySegment.copy(packed.data(), ValueLayout.JAVA_BYTE, r * half, row, 0, half);
-            for (int c = 0; c < 2 * half; c++) {
-                float s = (float) Math.pow(2, scale.getLong(r * blocks + c / Fp4Rtn.MXFP4_BLOCK) - 127);
-                dst[c] = Fp4E2M1.toFloat(nibble(row, c)) * s;
+            for (int b = 0; b < blocks; b++) {
+                float s = (float) Math.pow(2, scale.getLong(r * blocks + b) - 127);
+                for (int c = b * Fp4Rtn.MXFP4_BLOCK, end = c + Fp4Rtn.MXFP4_BLOCK; c < end; c++) {
+                    dst[c] = Fp4E2M1.toFloat(nibble(row, c)) * s;
+                }
             }
         }
     }
