@@ -71,8 +71,6 @@ final class CtVector {
         int[] packed = new int[words];
         byte[] bytes = pack ? null : new byte[k];
         float[] mm = new float[2];
-        FloatVector lo = FloatVector.broadcast(F, qmin);
-        FloatVector hi = FloatVector.broadcast(F, qmax);
         for (int r = 0; r < n; r++) {
             F32Bits.loadRow(w, r, k, row);
             for (int c = 0; c < groups; c++) {
@@ -86,20 +84,7 @@ final class CtVector {
                 }
                 if (s == 0f) s = eps;
                 scale.setFloat((long) r * groups + c, s);
-                int j = 0;
-                if (finite(mm)) {
-                    FloatVector vs = FloatVector.broadcast(F, s);
-                    FloatVector vzp = FloatVector.broadcast(F, zp);
-                    for (int bound = g - g % LANES; j < bound; j += LANES) {
-                        FloatVector v = VectorRounding.round(dt, load(row, base + j).div(vs));
-                        if (!symmetric) v = VectorRounding.round(dt, v.add(vzp));
-                        toInt(rint(v.max(lo).min(hi))).intoArray(codes, base + j);
-                    }
-                }
-                for (; j < g; j++) {
-                    codes[base + j] = IntRtn.codeOf(Float.intBitsToFloat(row[base + j]), s, zp, symmetric, qmin, qmax,
-                            dt);
-                }
+                intGroup(row, base, g, finite(mm), s, zp, symmetric, qmin, qmax, dt, codes);
             }
             if (pack) {
                 int mask = (1 << bits) - 1;
@@ -117,6 +102,29 @@ final class CtVector {
         }
         return pack ? new CompressedLinear.PackedInt(out, w.shape(), scale, zero, bits)
                 : new CompressedLinear.Int8(out, scale);
+    }
+
+    /**
+     * One group's codes into {@code codes[base, base + g)}; a method of its own so that the JIT compiles it early
+     * as a whole (rather than through on-stack replacement of the row loop).
+     */
+    private static void intGroup(int[] row, int base, int g, boolean vector, float s, float zp, boolean symmetric,
+                                 float qmin, float qmax, DType dt, int[] codes) {
+        int j = 0;
+        if (vector) {
+            FloatVector vs = FloatVector.broadcast(F, s);
+            FloatVector vzp = FloatVector.broadcast(F, zp);
+            FloatVector lo = FloatVector.broadcast(F, qmin);
+            FloatVector hi = FloatVector.broadcast(F, qmax);
+            for (int bound = g - g % LANES; j < bound; j += LANES) {
+                FloatVector v = VectorRounding.round(dt, load(row, base + j).div(vs));
+                if (!symmetric) v = VectorRounding.round(dt, v.add(vzp));
+                toInt(rint(v.max(lo).min(hi))).intoArray(codes, base + j);
+            }
+        }
+        for (; j < g; j++) {
+            codes[base + j] = IntRtn.codeOf(Float.intBitsToFloat(row[base + j]), s, zp, symmetric, qmin, qmax, dt);
+        }
     }
 
     // ---------------------------------------------------------------- fp8
@@ -139,8 +147,6 @@ final class CtVector {
         float[] maxs = new float[gridCols];
         float[] scales = new float[gridCols];
         float[] mm = new float[2];
-        FloatVector lo = FloatVector.broadcast(F, -Float8E4M3Fn.MAX);
-        FloatVector hi = FloatVector.broadcast(F, Float8E4M3Fn.MAX);
         for (int br = 0, r0 = 0; r0 < n; br++, r0 += rowsPer) {
             int r1 = Math.min(n, r0 + rowsPer);
             Arrays.fill(mins, 0f);
@@ -165,25 +171,31 @@ final class CtVector {
                 if (r1 - r0 > 1) F32Bits.loadRow(w, r, k, row); // a single row is still loaded from the pass above
                 for (int bc = 0; bc < gridCols; bc++) {
                     int c0 = bc * colsPer;
-                    int c1 = Math.min(k, c0 + colsPer);
-                    float s = scales[bc];
-                    int c = c0;
-                    if (Float.isFinite(mins[bc]) && Float.isFinite(maxs[bc])) {
-                        FloatVector vs = FloatVector.broadcast(F, s);
-                        for (int bound = c1 - (c1 - c0) % LANES; c < bound; c += LANES) {
-                            FloatVector v = VectorRounding.round(dt, load(row, c).div(vs)).max(lo).min(hi);
-                            storeBytes(e4m3(v.reinterpretAsInts()), out, c);
-                        }
-                    }
-                    for (; c < c1; c++) {
-                        out[c] = Float8E4M3Fn.fromFloat(TorchOps.clamp(TorchOps.div(Float.intBitsToFloat(row[c]), s,
-                                dt), -Float8E4M3Fn.MAX, Float8E4M3Fn.MAX));
-                    }
+                    fp8Run(row, c0, Math.min(k, c0 + colsPer), Float.isFinite(mins[bc]) && Float.isFinite(maxs[bc]),
+                            scales[bc], dt, out);
                 }
                 MemorySegment.copy(out, 0, codes.data(), ValueLayout.JAVA_BYTE, (long) r * k, k);
             }
         }
         return new CompressedLinear.Fp8(codes, scale, block);
+    }
+
+    /** The e4m3 codes of {@code row[c0, c1)} with scale {@code s} into {@code out[c0, c1)}. */
+    private static void fp8Run(int[] row, int c0, int c1, boolean vector, float s, DType dt, byte[] out) {
+        int c = c0;
+        if (vector) {
+            FloatVector vs = FloatVector.broadcast(F, s);
+            FloatVector lo = FloatVector.broadcast(F, -Float8E4M3Fn.MAX);
+            FloatVector hi = FloatVector.broadcast(F, Float8E4M3Fn.MAX);
+            for (int bound = c1 - (c1 - c0) % LANES; c < bound; c += LANES) {
+                FloatVector v = VectorRounding.round(dt, load(row, c).div(vs)).max(lo).min(hi);
+                storeBytes(e4m3(v.reinterpretAsInts()), out, c);
+            }
+        }
+        for (; c < c1; c++) {
+            out[c] = Float8E4M3Fn.fromFloat(TorchOps.clamp(TorchOps.div(Float.intBitsToFloat(row[c]), s, dt),
+                    -Float8E4M3Fn.MAX, Float8E4M3Fn.MAX));
+        }
     }
 
     /**
@@ -230,8 +242,6 @@ final class CtVector {
         int[] codes = new int[k];
         byte[] out = new byte[k / 2];
         byte[] scaleRow = new byte[blocks];
-        FloatVector lo = FloatVector.broadcast(F, -Fp4E2M1.MAX);
-        FloatVector hi = FloatVector.broadcast(F, Fp4E2M1.MAX);
         for (int r = 0; r < n; r++) {
             F32Bits.loadRow(w, r, k, row);
             for (int b = 0; b < blocks; b++) {
@@ -240,17 +250,7 @@ final class CtVector {
                 byte sc = Fp4Rtn.nvfp4Scale(amax, globalScale, dt, mode);
                 scaleRow[b] = sc;
                 float eff = Float8E4M3Fn.toFloat(sc) / globalScale;
-                int j = 0;
-                if (Float.isFinite(amax) && Float.isFinite(eff) && eff != 0f) {
-                    FloatVector ve = FloatVector.broadcast(F, eff);
-                    for (int bound = bs - bs % LANES; j < bound; j += LANES) {
-                        e2m1(load(row, base + j).div(ve).max(lo).min(hi)).intoArray(codes, base + j);
-                    }
-                }
-                for (; j < bs; j++) {
-                    codes[base + j] = Fp4E2M1.fromFloat(TorchOps.clamp(Float.intBitsToFloat(row[base + j]) / eff,
-                            -Fp4E2M1.MAX, Fp4E2M1.MAX));
-                }
+                fp4Block(row, base, bs, Float.isFinite(amax) && Float.isFinite(eff) && eff != 0f, eff, null, codes);
             }
             pairs(codes, out, k);
             MemorySegment.copy(out, 0, packed.data(), ValueLayout.JAVA_BYTE, (long) r * (k / 2), k / 2);
@@ -274,8 +274,6 @@ final class CtVector {
         int[] codes = new int[k];
         byte[] out = new byte[k / 2];
         byte[] scaleRow = new byte[blocks];
-        FloatVector lo = FloatVector.broadcast(F, -Fp4E2M1.MAX);
-        FloatVector hi = FloatVector.broadcast(F, Fp4E2M1.MAX);
         for (int r = 0; r < n; r++) {
             F32Bits.loadRow(w, r, k, row);
             for (int b = 0; b < blocks; b++) {
@@ -283,24 +281,36 @@ final class CtVector {
                 float amax = absBitsToFloat(absBitsMax(row, base, bs));
                 float s = Fp4Rtn.mxfp4Scale(amax, dt, eps);
                 scaleRow[b] = (byte) Fp4Rtn.biasedExponent(s);
-                int j = 0;
-                if (Float.isFinite(amax) && Float.isFinite(s)) {
-                    FloatVector vs = FloatVector.broadcast(F, s);
-                    for (int bound = bs - bs % LANES; j < bound; j += LANES) {
-                        e2m1(VectorRounding.round(dt, load(row, base + j).div(vs)).max(lo).min(hi))
-                                .intoArray(codes, base + j);
-                    }
-                }
-                for (; j < bs; j++) {
-                    codes[base + j] = Fp4E2M1.fromFloat(TorchOps.clamp(TorchOps.div(Float.intBitsToFloat(row[base + j]),
-                            s, dt), -Fp4E2M1.MAX, Fp4E2M1.MAX));
-                }
+                fp4Block(row, base, bs, Float.isFinite(amax) && Float.isFinite(s), s, dt, codes);
             }
             pairs(codes, out, k);
             MemorySegment.copy(out, 0, packed.data(), ValueLayout.JAVA_BYTE, (long) r * (k / 2), k / 2);
             MemorySegment.copy(scaleRow, 0, scale.data(), ValueLayout.JAVA_BYTE, (long) r * blocks, blocks);
         }
         return new CompressedLinear.Mxfp4(packed, scale);
+    }
+
+    /**
+     * The e2m1 codes of {@code row[base, base + len)} into {@code codes}: {@code clamp(x / s, ±6)} in f32 (NVFP4,
+     * {@code dt} null) or with the quotient rounded to {@code dt} first (MXFP4).
+     */
+    private static void fp4Block(int[] row, int base, int len, boolean vector, float s, DType dt, int[] codes) {
+        int j = 0;
+        if (vector) {
+            FloatVector vs = FloatVector.broadcast(F, s);
+            FloatVector lo = FloatVector.broadcast(F, -Fp4E2M1.MAX);
+            FloatVector hi = FloatVector.broadcast(F, Fp4E2M1.MAX);
+            for (int bound = len - len % LANES; j < bound; j += LANES) {
+                FloatVector v = load(row, base + j).div(vs);
+                if (dt != null) v = VectorRounding.round(dt, v);
+                e2m1(v.max(lo).min(hi)).intoArray(codes, base + j);
+            }
+        }
+        for (; j < len; j++) {
+            float x = Float.intBitsToFloat(row[base + j]);
+            float v = dt == null ? x / s : TorchOps.div(x, s, dt);
+            codes[base + j] = Fp4E2M1.fromFloat(TorchOps.clamp(v, -Fp4E2M1.MAX, Fp4E2M1.MAX));
+        }
     }
 
     /**

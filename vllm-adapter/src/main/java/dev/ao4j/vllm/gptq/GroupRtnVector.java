@@ -65,9 +65,6 @@ public final class GroupRtnVector {
         int[] row = new int[k];
         byte[] codes = new byte[k];
         float[] p = new float[3];
-        FloatVector lo0 = FloatVector.zero(F);
-        FloatVector hi0 = FloatVector.broadcast(F, maxq);
-        IntVector off = IntVector.broadcast(I, offset);
         for (int r = 0; r < n; r++) {
             F32Bits.loadRow(weight, r, k, row);
             for (int j = 0; j < groups; j++) {
@@ -99,22 +96,33 @@ public final class GroupRtnVector {
                 float scale = p[0];
                 scales.setFloat((long) r * groups + j, p[1]);
                 zp.setLong((long) r * groups + j, (long) p[2] - offset);
-                FloatVector vs = FloatVector.broadcast(F, scale);
-                FloatVector vz = FloatVector.broadcast(F, p[2]);
-                c = base;
-                for (int bound = end - g % LANES; c < bound; c += LANES) {
-                    FloatVector v = rint(load(row, c).div(vs)).add(vz).max(lo0).min(hi0);
-                    IntVector code = ((IntVector) v.convertShape(VectorOperators.F2I, I, 0)).sub(off);
-                    ((ByteVector) code.convertShape(VectorOperators.I2B, B, 0)).intoArray(codes, c);
-                }
-                for (; c < end; c++) {
-                    double v = Math.rint(Float.intBitsToFloat(row[c]) / scale) + p[2];
-                    codes[c] = (byte) ((long) Math.max(0, Math.min(maxq, v)) - offset);
-                }
+                group(row, base, end, scale, p[2], maxq, offset, codes);
             }
             MemorySegment.copy(codes, 0, q.data(), ValueLayout.JAVA_BYTE, (long) r * k, k);
         }
         return new IntxUnpackedToInt8Tensor(q, scales, zp, bits, Shape.of(1L, g), weight.dtype(), null);
+    }
+
+    /**
+     * The signed codes of {@code row[base, end)}; a method of its own so that the JIT compiles it early as a whole
+     * (rather than through on-stack replacement of the row loop).
+     */
+    private static void group(int[] row, int base, int end, float scale, float zero, int maxq, int offset,
+                              byte[] codes) {
+        FloatVector vs = FloatVector.broadcast(F, scale);
+        FloatVector vz = FloatVector.broadcast(F, zero);
+        FloatVector lo = FloatVector.zero(F);
+        FloatVector hi = FloatVector.broadcast(F, maxq);
+        int c = base;
+        for (int bound = end - (end - base) % LANES; c < bound; c += LANES) {
+            FloatVector v = rint(load(row, c).div(vs)).add(vz).max(lo).min(hi);
+            IntVector code = ((IntVector) v.convertShape(VectorOperators.F2I, I, 0)).sub(offset);
+            ((ByteVector) code.convertShape(VectorOperators.I2B, B, 0)).intoArray(codes, c);
+        }
+        for (; c < end; c++) {
+            double v = Math.rint(Float.intBitsToFloat(row[c]) / scale) + zero;
+            codes[c] = (byte) ((long) Math.max(0, Math.min(maxq, v)) - offset);
+        }
     }
 
     private static FloatVector load(int[] row, int c) {
