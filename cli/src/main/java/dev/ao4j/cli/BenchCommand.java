@@ -11,13 +11,22 @@ import dev.ao4j.quant.numerics.Kernel;
 import dev.ao4j.quant.pipeline.Recipes;
 import dev.ao4j.quant.pipeline.WeightQuantizer;
 import dev.ao4j.quant.pipeline.WeightQuantizers;
+import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
 import dev.ao4j.quant.qtensor.QuantizedTensor;
 import dev.ao4j.quant.sparsity.Sparse24;
 import dev.ao4j.quant.sparsity.Sparse24Quantizer;
 import dev.ao4j.quant.sparsity.TopkTies;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
+import dev.ao4j.vllm.awq.AwqPacking;
+import dev.ao4j.vllm.awq.AwqRtn;
+import dev.ao4j.vllm.compressed.CompressedTensorsScheme;
+import dev.ao4j.vllm.compressed.CtQuantizer;
+import dev.ao4j.vllm.gptq.GptqPacking;
+import dev.ao4j.vllm.gptq.GptqRtn;
+import dev.ao4j.vllm.gptq.IntWeightLinear;
 import java.io.PrintWriter;
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -25,6 +34,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -50,6 +60,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--recipe", paramLabel = "RECIPE", description = "Recipes to measure (default: all).")
     List<String> recipes = new ArrayList<>();
 
+    @Option(names = "--serving", paramLabel = "FORMAT:SCHEME", description = "Also time a vLLM package format's own "
+            + "quantize-and-pack step: compressed-tensors:<scheme> (e.g. w4a16, fp8-dynamic, nvfp4a16), gptq:w4a16, "
+            + "gptq:w8a16, awq:w4a16 (group 128). Repeatable; with only --serving, no recipe runs.")
+    List<String> serving = new ArrayList<>();
+
     @Option(names = "--rows", defaultValue = "4096", description = "Weight rows N (default: ${DEFAULT-VALUE}).")
     int rows;
 
@@ -73,7 +88,8 @@ final class BenchCommand implements Callable<Integer> {
         // every recipe is checked before anything is timed: a bad name or a weight the recipe would leave alone
         // (e.g. in-features not a multiple of the group size) is a usage error, not a row of meaningless numbers
         List<Candidate> candidates = new ArrayList<>();
-        for (String recipe : recipes.isEmpty() ? DEFAULT_RECIPES : recipes) {
+        for (String spec : serving) candidates.add(servingCandidate(spec, shape));
+        for (String recipe : recipes.isEmpty() && serving.isEmpty() ? DEFAULT_RECIPES : recipes) {
             if (recipe.equals(SPARSE24)) {
                 if (cols % 4 != 0) {
                     throw new InvalidConfigException("recipe 'sparse24' needs --cols divisible by 4 but it is " + cols);
@@ -120,6 +136,64 @@ final class BenchCommand implements Callable<Integer> {
 
     /** One recipe's two kernel variants, timed on the same weight. */
     private record Candidate(String recipe, Consumer<Tensor> reference, Consumer<Tensor> vector) {}
+
+    /**
+     * A serving format's quantize-and-pack step as its package writer runs it, per kernel: compressed-tensors'
+     * {@link CtQuantizer} with the stored tensors; GPTQ/AWQ round-to-nearest to the pipeline's tensor, then the
+     * unsigned codes and the packed qweight.
+     */
+    private static Candidate servingCandidate(String spec, Shape shape) {
+        String[] f = spec.split(":", 2);
+        if (f.length != 2) {
+            throw new InvalidConfigException("--serving takes FORMAT:SCHEME, e.g. gptq:w4a16, but was '" + spec + "'");
+        }
+        Function<Kernel, Consumer<Tensor>> run = switch (f[0]) {
+            case "compressed-tensors" -> {
+                CompressedTensorsScheme scheme = CompressedTensorsScheme.parse(f[1]);
+                String skip = new CtQuantizer(scheme, DivMode.CUDA_RECIPROCAL).skipReason(shape, DType.BF16);
+                if (skip != null) {
+                    throw new InvalidConfigException("'" + spec + "' would not quantize a bf16 weight " + shape + ": "
+                            + skip);
+                }
+                yield k -> {
+                    CtQuantizer q = new CtQuantizer(scheme, DivMode.CUDA_RECIPROCAL, k);
+                    return w -> {
+                        try (Arena arena = Arena.ofConfined()) {
+                            for (Tensor t : q.quantize(w, Float.NaN, arena).stored().values()) sink += t.getByte(0);
+                        }
+                    };
+                };
+            }
+            case "gptq", "awq" -> {
+                int bits = switch (f[1]) {
+                    case "w4a16" -> 4;
+                    case "w8a16" -> 8;
+                    default -> throw new InvalidConfigException("--serving " + f[0] + " takes w4a16 or w8a16 but was '"
+                            + f[1] + "'");
+                };
+                boolean awq = f[0].equals("awq");
+                if (awq && bits != 4) throw new InvalidConfigException("AWQ packages are 4-bit (awq:w4a16)");
+                if (shape.dim(1) % 128 != 0 || shape.dim(0) % 8 != 0) {
+                    throw new InvalidConfigException("'" + spec + "' needs --cols divisible by 128 and --rows by 8");
+                }
+                yield k -> w -> {
+                    IntxUnpackedToInt8Tensor t = awq ? AwqRtn.quantizeIntx(w, 128, k)
+                            : GptqRtn.quantizeIntx(w, bits, 128, k);
+                    try (Arena arena = Arena.ofConfined()) {
+                        IntWeightLinear l = IntWeightLinear.fromIntx("weight", t, k == Kernel.VECTOR ? arena : null);
+                        Tensor packed = awq ? (k == Kernel.VECTOR ? AwqPacking.packQweight(l.codes(), arena)
+                                : AwqPacking.packQweight(l.codes()))
+                                : (k == Kernel.VECTOR ? GptqPacking.packQweight(l.codes(), bits, arena)
+                                : GptqPacking.packQweight(l.codes(), bits));
+                        sink += packed.getByte(0);
+                    }
+                };
+            }
+            default -> throw new InvalidConfigException("--serving format must be compressed-tensors, gptq or awq but "
+                    + "was '" + f[0] + "'");
+        };
+        return new Candidate(spec, run.apply(Kernel.REFERENCE), run.apply(Kernel.VECTOR));
+    }
 
     /** The recipe's quantizer; sparse24+<recipe> prunes with the same kernel before quantizing. */
     private static WeightQuantizer quantizer(String recipe, QuantConfig config, Kernel kernel) {
