@@ -14,8 +14,8 @@ import java.util.List;
  * @param maxShardBytes       tensor bytes per safetensors shard
  * @param replace             whether an existing output directory may be replaced (once the new one is complete)
  * @param measureError        whether the report carries each weight's SQNR
- * @param kernel              which implementation of the numerics and packing runs (same bytes)
  * @param check               run on the finished package before it is published
+ * @param kernel              which implementation of the numerics and packing runs (same bytes)
  */
 public record AwqOptions(int groupSize, List<String> modulesToNotConvert, long maxShardBytes, boolean replace,
                          boolean measureError, PackageCheck check, Kernel kernel) {
