@@ -79,7 +79,8 @@ final class ServingPackaging {
                         CompressedTensorsPackager.Options.of(scheme)
                                 .withSelector(new ModuleSelector(r.modulesToNotConvert(), false))
                                 .withDivMode(r.divMode()).withMaxShardBytes(r.maxShardBytes())
-                                .withReplace(r.replace()).withListener(r.listener()).withCheck(finish));
+                                .withReplace(r.replace()).withMeasureError(r.measureError()).withListener(r.listener())
+                                .withCheck(finish));
                 yield new Result(report, "compressed-tensors " + scheme.format() + " " + scheme.cliName(), launch);
             }
             case "gptq" -> {

@@ -109,6 +109,21 @@ class CliServingTest {
         assertNothingWritten(out);
     }
 
+    @ParameterizedTest
+    @CsvSource({"compressed-tensors, w4a16", "gptq, w4a16", "awq, w4a16", "fp8, fp8-block"})
+    void noErrorReportSkipsTheSqnrForEveryFormat(String format, String scheme) {
+        Path out = tmp.resolve("pkg");
+        assertEquals(0, ao4j("quantize", MODEL, "--target", "vllm", "--format", format, "--scheme", scheme, "--out",
+                out, "--quiet", "--no-error-report").exitCode());
+        JsonNode report = CliTesting.readJson(out.resolve("ao4j_report.json"));
+        int quantized = 0;
+        for (JsonNode t : report.get("tensors")) {
+            if (t.has("quantized_as")) quantized++;
+            assertFalse(t.has("sqnr_db"), t.toString());
+        }
+        assertTrue(quantized > 0, report.toString());
+    }
+
     @Test
     void validateExplainsWhySglangCannotLoadATorchaoPackage() {
         Path out = tmp.resolve("int8wo");
