@@ -40,7 +40,6 @@ final class VectorSegmentKernel implements SegmentKernel {
     private static final VectorSpecies<Byte> B =
             VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
     static final int LANES = F.length();
-    private static final float TWO_POW_23 = 0x1p23f;
 
     private VectorSegmentKernel() {}
 
@@ -81,7 +80,7 @@ final class VectorSegmentKernel implements SegmentKernel {
         for (int k = 0; k < body; k += LANES) {
             FloatVector p = loadBf16(src, (from + k) * 2).mul(vinv);
             if (bf16Product) p = VectorRounding.bf16(p);
-            FloatVector q = rint(p).add(vzp).max(lo).min(hi);
+            FloatVector q = VectorRounding.rint(p).add(vzp).max(lo).min(hi);
             IntVector qi = (IntVector) q.convertShape(VectorOperators.F2I, I, 0);
             ByteVector qb = (ByteVector) qi.convertShape(VectorOperators.I2B, B, 0);
             qb.intoMemorySegment(dst, from + k, ByteOrder.LITTLE_ENDIAN);
@@ -108,13 +107,4 @@ final class VectorSegmentKernel implements SegmentKernel {
         return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
-    /** Math.rint per lane: for |v| < 2^23, (|v| + 2^23) - 2^23 rounds to nearest even; the sign is put back. */
-    private static FloatVector rint(FloatVector v) {
-        FloatVector a = v.abs();
-        FloatVector r = a.add(TWO_POW_23).sub(TWO_POW_23);
-        IntVector sign = v.reinterpretAsInts().and(0x8000_0000);
-        FloatVector signed = r.reinterpretAsInts().or(sign).reinterpretAsFloats();
-        // NaN, infinities and |v| >= 2^23 (already integral) pass through unchanged.
-        return v.blend(signed, a.lt(TWO_POW_23));
-    }
 }

@@ -3,6 +3,7 @@ package dev.ao4j.quant.numerics;
 import dev.ao4j.quant.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
@@ -19,6 +20,7 @@ public final class F32Bits {
     private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> SHORTS =
             VectorSpecies.of(short.class, VectorShape.forBitSize(INTS.length() * 16));
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = INTS.length();
 
     /** Element {@code i} of a BF16/F16/F32 tensor as exact f32 bits. */
@@ -62,5 +64,33 @@ public final class F32Bits {
             default -> { } // F16: no vector half conversion in the incubator API; the scalar loop below does it
         }
         for (; c < cols; c++) dst[c] = load(hp, base + c);
+    }
+
+    /**
+     * The min and max of the f32 values whose bits are {@code row[from, from + len)}, folded into {@code lo} and
+     * {@code hi} (e.g. 0 to take 0 into the range, or ±infinity for the values alone), into {@code out[0]} and
+     * {@code out[1]}. A NaN anywhere makes the result NaN, as torch's min/max and {@link Math#min} do.
+     */
+    public static void minMax(int[] row, int from, int len, float lo, float hi, float[] out) {
+        int c = from;
+        int end = from + len;
+        if (len >= LANES) {
+            FloatVector vlo = FloatVector.broadcast(FLOATS, lo);
+            FloatVector vhi = FloatVector.broadcast(FLOATS, hi);
+            for (int bound = end - len % LANES; c < bound; c += LANES) {
+                FloatVector x = IntVector.fromArray(INTS, row, c).reinterpretAsFloats();
+                vlo = vlo.min(x);
+                vhi = vhi.max(x);
+            }
+            lo = vlo.reduceLanes(VectorOperators.MIN);
+            hi = vhi.reduceLanes(VectorOperators.MAX);
+        }
+        for (; c < end; c++) {
+            float x = Float.intBitsToFloat(row[c]);
+            lo = Float.isNaN(lo) || Float.isNaN(x) ? Float.NaN : Math.min(lo, x);
+            hi = Float.isNaN(hi) || Float.isNaN(x) ? Float.NaN : Math.max(hi, x);
+        }
+        out[0] = lo;
+        out[1] = hi;
     }
 }

@@ -19,6 +19,7 @@ public final class VectorRounding {
     private static final int F16_DROP = 0x1FFF;          // 13 low mantissa bits that f16 does not keep
     private static final float F16_MIN_NORMAL = 0x1p-14f;
     private static final float F16_OVERFLOW = 65536f;     // f16 rounds everything at or above 65520 to this: inf
+    private static final float TWO_POW_23 = 0x1p23f;
 
     /**
      * Each lane rounded to {@code dtype} (bf16, f16 or f32). NaN lanes stay NaN; for f16 the payload may differ
@@ -56,5 +57,16 @@ public final class VectorRounding {
         FloatVector sub = a.add(0.5f).sub(0.5f).reinterpretAsInts().or(sign).reinterpretAsFloats();
         FloatVector r = normal.blend(sub, a.compare(VectorOperators.LT, F16_MIN_NORMAL));
         return r.blend(v, v.test(VectorOperators.IS_NAN));
+    }
+
+    /**
+     * {@link Math#rint} per lane: for |v| &lt; 2^23, (|v| + 2^23) - 2^23 rounds to nearest even and the sign is put
+     * back; NaN, infinities and |v| &gt;= 2^23 (already integral) pass through unchanged.
+     */
+    public static FloatVector rint(FloatVector v) {
+        FloatVector a = v.abs();
+        FloatVector r = a.add(TWO_POW_23).sub(TWO_POW_23);
+        FloatVector signed = r.reinterpretAsInts().or(v.reinterpretAsInts().and(0x8000_0000)).reinterpretAsFloats();
+        return v.blend(signed, a.compare(VectorOperators.LT, TWO_POW_23));
     }
 }

@@ -2,6 +2,7 @@ package dev.ao4j.quant.pipeline;
 
 import dev.ao4j.safetensors.ShardedCheckpoint;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,11 +15,21 @@ import java.util.regex.Pattern;
  * kept, and for NVFP4 share one global scale.
  */
 public final class FusedGroups {
-    private static final Pattern MEMBER = Pattern.compile("(.*\\.)(q_proj|k_proj|v_proj|gate_proj|up_proj)\\.weight");
+    /** Fused layer name → its member projections, in the engines' (packed_modules_mapping) order. */
+    public static final Map<String, List<String>> LAYERS = orderedLayers();
+    private static final Pattern MEMBER = Pattern.compile("(.*\\.)(" + String.join("|",
+            LAYERS.values().stream().flatMap(List::stream).toList()) + ")\\.weight");
 
     private FusedGroups() {}
 
-    /** Group key ({@code <parent>.qkv} or {@code <parent>.gate_up}) → member weight names, for the given names. */
+    private static Map<String, List<String>> orderedLayers() {
+        Map<String, List<String>> layers = new LinkedHashMap<>();
+        layers.put("qkv_proj", List.of("q_proj", "k_proj", "v_proj"));
+        layers.put("gate_up_proj", List.of("gate_proj", "up_proj"));
+        return Collections.unmodifiableMap(layers);
+    }
+
+    /** Group key (the fused layer, e.g. {@code <parent>.qkv_proj}) → member weight names, for the given names. */
     public static Map<String, List<String>> of(List<String> weightNames) {
         Map<String, List<String>> groups = new LinkedHashMap<>();
         for (String name : weightNames) {
@@ -28,12 +39,15 @@ public final class FusedGroups {
         return groups;
     }
 
-    /** The group key of a weight name, or null when it is not a fused member. */
+    /** The group key (the fused layer's name) of a weight name, or null when it is not a fused member. */
     public static String keyOf(String weightName) {
         Matcher m = MEMBER.matcher(weightName);
         if (!m.matches()) return null;
         String proj = m.group(2);
-        return m.group(1) + (proj.equals("gate_proj") || proj.equals("up_proj") ? "gate_up" : "qkv");
+        for (var layer : LAYERS.entrySet()) {
+            if (layer.getValue().contains(proj)) return m.group(1) + layer.getKey();
+        }
+        throw new IllegalStateException("unreachable: " + proj);
     }
 
     /**

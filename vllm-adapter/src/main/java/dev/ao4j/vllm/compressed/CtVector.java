@@ -40,7 +40,6 @@ final class CtVector {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final int LANES = I.length();
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8));
-    private static final float TWO_POW_23 = 0x1p23f;
 
     // ---------------------------------------------------------------- integer (W4A16 / W8A16 / W8A8)
 
@@ -119,7 +118,7 @@ final class CtVector {
             for (int bound = g - g % LANES; j < bound; j += LANES) {
                 FloatVector v = VectorRounding.round(dt, load(row, base + j).div(vs));
                 if (!symmetric) v = VectorRounding.round(dt, v.add(vzp));
-                toInt(rint(v.max(lo).min(hi))).intoArray(codes, base + j);
+                toInt(VectorRounding.rint(v.max(lo).min(hi))).intoArray(codes, base + j);
             }
         }
         for (; j < g; j++) {
@@ -365,28 +364,7 @@ final class CtVector {
 
     /** {@code {min(min(x), 0), max(max(x), 0)}} over {@code [from, from + len)}, NaN propagating. */
     private static void minMax(int[] row, int from, int len, float[] mm) {
-        int c = from;
-        int end = from + len;
-        float min = 0f;
-        float max = 0f;
-        if (len >= LANES) {
-            FloatVector vmin = FloatVector.zero(F);
-            FloatVector vmax = FloatVector.zero(F);
-            for (int bound = end - len % LANES; c < bound; c += LANES) {
-                FloatVector x = load(row, c);
-                vmin = vmin.min(x);
-                vmax = vmax.max(x);
-            }
-            min = vmin.reduceLanes(VectorOperators.MIN);
-            max = vmax.reduceLanes(VectorOperators.MAX);
-        }
-        for (; c < end; c++) {
-            float x = Float.intBitsToFloat(row[c]);
-            min = CtOps.min(min, x);
-            max = CtOps.max(max, x);
-        }
-        mm[0] = min;
-        mm[1] = max;
+        F32Bits.minMax(row, from, len, 0f, 0f, mm);
     }
 
     private static boolean finite(float[] mm) {
@@ -395,14 +373,6 @@ final class CtVector {
 
     private static FloatVector load(int[] row, int c) {
         return IntVector.fromArray(I, row, c).reinterpretAsFloats();
-    }
-
-    /** Math.rint per lane for |v| < 2^23 (larger values are already integers; NaN passes). */
-    private static FloatVector rint(FloatVector v) {
-        FloatVector a = v.abs();
-        FloatVector r = a.add(TWO_POW_23).sub(TWO_POW_23);
-        FloatVector signed = r.reinterpretAsInts().or(v.reinterpretAsInts().and(0x8000_0000)).reinterpretAsFloats();
-        return v.blend(signed, a.compare(VectorOperators.LT, TWO_POW_23));
     }
 
     /** Java's float-to-int cast per lane (NaN gives 0). */

@@ -2,6 +2,7 @@ package dev.ao4j.vllm.gptq;
 
 import dev.ao4j.quant.dtype.DType;
 import dev.ao4j.quant.numerics.F32Bits;
+import dev.ao4j.quant.numerics.VectorRounding;
 import dev.ao4j.quant.qtensor.IntxUnpackedToInt8Tensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
@@ -34,7 +35,6 @@ public final class GroupRtnVector {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final int LANES = I.length();
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8));
-    private static final float TWO_POW_23 = 0x1p23f;
 
     /** A format's per-group scale and zero point from the group's f32 min and max. */
     public interface Rule {
@@ -65,32 +65,19 @@ public final class GroupRtnVector {
         int[] row = new int[k];
         byte[] codes = new byte[k];
         float[] p = new float[3];
+        float[] mm = new float[2];
         for (int r = 0; r < n; r++) {
             F32Bits.loadRow(weight, r, k, row);
             for (int j = 0; j < groups; j++) {
                 int base = j * g;
-                float lo = rule.rangeIncludesZero() ? 0f : Float.POSITIVE_INFINITY;
-                float hi = rule.rangeIncludesZero() ? 0f : Float.NEGATIVE_INFINITY;
-                int c = base;
+                boolean zeroIn = rule.rangeIncludesZero();
+                F32Bits.minMax(row, base, g, zeroIn ? 0f : Float.POSITIVE_INFINITY,
+                        zeroIn ? 0f : Float.NEGATIVE_INFINITY, mm);
+                float lo = mm[0];
+                float hi = mm[1];
                 int end = base + g;
-                if (g >= LANES) {
-                    FloatVector vlo = FloatVector.broadcast(F, lo);
-                    FloatVector vhi = FloatVector.broadcast(F, hi);
-                    for (int bound = end - g % LANES; c < bound; c += LANES) {
-                        FloatVector x = load(row, c);
-                        vlo = vlo.min(x);
-                        vhi = vhi.max(x);
-                    }
-                    lo = vlo.reduceLanes(VectorOperators.MIN);
-                    hi = vhi.reduceLanes(VectorOperators.MAX);
-                }
-                for (; c < end; c++) {
-                    float x = Float.intBitsToFloat(row[c]);
-                    lo = Math.min(lo, x);
-                    hi = Math.max(hi, x);
-                }
                 if (!Float.isFinite(lo) || !Float.isFinite(hi)) {
-                    for (c = base; c < end; c++) GptqRtn.finite(weight, (long) r * k + c, k); // throws at the first
+                    for (int c = base; c < end; c++) GptqRtn.finite(weight, (long) r * k + c, k); // throws at the first
                 }
                 rule.params(lo, hi, r, j, p);
                 float scale = p[0];
@@ -115,7 +102,7 @@ public final class GroupRtnVector {
         FloatVector hi = FloatVector.broadcast(F, maxq);
         int c = base;
         for (int bound = end - (end - base) % LANES; c < bound; c += LANES) {
-            FloatVector v = rint(load(row, c).div(vs)).add(vz).max(lo).min(hi);
+            FloatVector v = VectorRounding.rint(load(row, c).div(vs)).add(vz).max(lo).min(hi);
             IntVector code = ((IntVector) v.convertShape(VectorOperators.F2I, I, 0)).sub(offset);
             ((ByteVector) code.convertShape(VectorOperators.I2B, B, 0)).intoArray(codes, c);
         }
@@ -129,11 +116,4 @@ public final class GroupRtnVector {
         return IntVector.fromArray(I, row, c).reinterpretAsFloats();
     }
 
-    /** Math.rint per lane for |v| < 2^23 (larger values are already integers). */
-    private static FloatVector rint(FloatVector v) {
-        FloatVector a = v.abs();
-        FloatVector r = a.add(TWO_POW_23).sub(TWO_POW_23);
-        FloatVector signed = r.reinterpretAsInts().or(v.reinterpretAsInts().and(0x8000_0000)).reinterpretAsFloats();
-        return v.blend(signed, a.compare(VectorOperators.LT, TWO_POW_23));
-    }
 }

@@ -3,6 +3,7 @@ package dev.ao4j.vllm.gptq;
 import dev.ao4j.quant.InvalidConfigException;
 import dev.ao4j.quant.Where;
 import dev.ao4j.quant.dtype.DType;
+import dev.ao4j.quant.pipeline.FusedGroups;
 import dev.ao4j.quant.pipeline.ModelSink;
 import dev.ao4j.quant.pipeline.QuantListener;
 import dev.ao4j.quant.pipeline.QuantReport;
@@ -38,9 +39,6 @@ import tools.jackson.databind.node.ObjectNode;
  * {@link PackageCheck}. Each format's package writer is an {@code IntWeightSink} given its layout and config.
  */
 public abstract class IntWeightSink implements ModelSink {
-    /** Projections that vLLM/SGLang fuse into one layer at load time (packed_modules_mapping). */
-    private static final List<List<String>> FUSED = List.of(
-            List.of("q_proj", "k_proj", "v_proj"), List.of("gate_proj", "up_proj"));
     private static final String WEIGHT_SUFFIX = ".weight";
     private static final String TIED_OUTPUT_EMBEDDING = "lm_head.weight";
 
@@ -178,22 +176,17 @@ public abstract class IntWeightSink implements ModelSink {
     }
 
     private void checkFusedGroups() {
-        for (String m : quantized) {
-            int dot = m.lastIndexOf('.');
-            String parent = dot < 0 ? "" : m.substring(0, dot + 1);
-            String leaf = m.substring(dot + 1);
-            for (List<String> group : FUSED) {
-                if (!group.contains(leaf)) continue;
-                List<String> mixed = new ArrayList<>();
-                for (String sibling : group) {
-                    if (kept.contains(parent + sibling)) mixed.add(parent + sibling);
-                }
-                if (!mixed.isEmpty()) {
-                    throw new InvalidConfigException("vLLM fuses " + group + " of '" + parent + "' into one layer and "
-                            + "requires one scheme for all of them, but '" + m + "' is quantized while " + mixed
-                            + " stayed in high precision; quantize or keep them together");
-                }
-            }
+        List<String> weights = new ArrayList<>();
+        for (String m : quantized) weights.add(m + WEIGHT_SUFFIX);
+        for (String m : kept) weights.add(m + WEIGHT_SUFFIX);
+        for (List<String> members : FusedGroups.of(weights).values()) {
+            List<String> modules = members.stream().map(IntWeightSink::module).toList();
+            List<String> mixed = modules.stream().filter(kept::contains).toList();
+            if (mixed.isEmpty() || mixed.size() == modules.size()) continue;
+            String q = modules.stream().filter(quantized::contains).findFirst().orElseThrow();
+            throw new InvalidConfigException("vLLM fuses " + modules + " into one layer and requires one scheme for "
+                    + "all of them, but '" + q + "' is quantized while " + mixed + " stayed in high precision; "
+                    + "quantize or keep them together");
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.ao4j.vllm.validate;
 
+import dev.ao4j.quant.pipeline.FusedGroups;
 import dev.ao4j.vllm.validate.PackageContents.TensorEntry;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -42,9 +43,6 @@ final class LinearLayout {
     private static final Set<String> PRIMARY = Set.of("weight_packed", "qweight");
     private static final Set<String> ROW_PARALLEL =
             Set.of("o_proj", "down_proj", "out_proj", "dense", "fc2", "c_proj", "w2", "wo", "dense_4h_to_h");
-    private static final List<List<String>> FUSED_GROUPS =
-            List.of(List.of("q_proj", "k_proj", "v_proj"), List.of("gate_proj", "up_proj"));
-    private static final Map<String, String> FUSED_NAMES = Map.of("q_proj", "qkv_proj", "gate_proj", "gate_up_proj");
 
     final Map<String, Linear> linears; // by module name, sorted
     final List<Fused> fused;
@@ -75,7 +73,8 @@ final class LinearLayout {
         }
         List<Fused> fused = new ArrayList<>();
         for (Linear l : linears.values()) {
-            for (List<String> group : FUSED_GROUPS) {
+            for (var layer : FusedGroups.LAYERS.entrySet()) {
+                List<String> group = layer.getValue();
                 if (!l.leaf().equals(group.getFirst())) continue;
                 String parent = l.name().substring(0, l.name().length() - l.leaf().length());
                 List<Linear> shards = new ArrayList<>();
@@ -83,7 +82,7 @@ final class LinearLayout {
                     Linear s = linears.get(parent + g);
                     if (s != null) shards.add(s);
                 }
-                if (shards.size() == group.size()) fused.add(new Fused(parent + FUSED_NAMES.get(l.leaf()), shards));
+                if (shards.size() == group.size()) fused.add(new Fused(parent + layer.getKey(), shards));
             }
         }
         return new LinearLayout(linears, fused);
