@@ -89,17 +89,7 @@ public final class AwqRtn {
     public static IntxUnpackedToInt8Tensor quantizeIntx(Tensor weight, int groupSize, Kernel kernel) {
         if (kernel == Kernel.REFERENCE) return quantize(weight, groupSize).toIntx(weight.dtype());
         GptqRtn.requireGroups(weight, groupSize);
-        return GroupRtnVector.quantize(weight, BITS, groupSize, new GroupRtnVector.Rule() {
-            @Override
-            public boolean rangeIncludesZero() {
-                return false;
-            }
-
-            @Override
-            public void params(float lo, float hi, long row, long group, float[] out) {
-                AwqRtn.params(lo, hi, row, group, out);
-            }
-        });
+        return GroupRtnVector.quantize(weight, BITS, groupSize, false, AwqRtn::params);
     }
 
     /** AWQ's asymmetric scale and zero of a group from its own min and max: f32 scale, f16 scale, zero. */

@@ -89,17 +89,8 @@ public final class GptqRtn {
         requireGroups(weight, groupSize);
         int maxq = (1 << bits) - 1;
         int zero = 1 << (bits - 1);
-        return GroupRtnVector.quantize(weight, bits, groupSize, new GroupRtnVector.Rule() {
-            @Override
-            public boolean rangeIncludesZero() {
-                return true;
-            }
-
-            @Override
-            public void params(float lo, float hi, long row, long group, float[] out) {
-                GptqRtn.params(lo, hi, maxq, zero, row, group, out);
-            }
-        });
+        return GroupRtnVector.quantize(weight, bits, groupSize, true,
+                (lo, hi, row, group, out) -> params(lo, hi, maxq, zero, row, group, out));
     }
 
     /** GPTQ's symmetric scale of a group from its min and max (both taken with 0): f32 scale, f16 scale, zero. */

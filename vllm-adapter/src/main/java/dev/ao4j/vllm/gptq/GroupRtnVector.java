@@ -22,7 +22,7 @@ import jdk.incubator.vector.VectorSpecies;
  * carries, without the unsigned code tensor in between.
  *
  * <p>Per group the min/max runs as vectors ({@code FloatVector.min/max} follow {@code Math.min/max}); the scale and
- * zero point are the reference's own scalar steps ({@link Rule}); the element loop
+ * zero point are the reference's own scalar steps ({@link Params}); the element loop
  * {@code clamp(rint(x / scale) + zero, 0, 2^b - 1)} runs in f32 lanes, which equals the reference's double steps:
  * {@code x / scale} is the same f32 quotient, its rint is exact in f32 (the 2^23 trick below 2^23, larger values are
  * integers already), and adding a zero point below 2^8 is exact up to 2^24 and monotonic beyond, where the clamp
@@ -37,10 +37,8 @@ public final class GroupRtnVector {
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8));
 
     /** A format's per-group scale and zero point from the group's f32 min and max. */
-    public interface Rule {
-        /** Min and max start here (GPTQ: 0, taking 0 into the range; AWQ: ±infinity, the values alone). */
-        boolean rangeIncludesZero();
-
+    @FunctionalInterface
+    public interface Params {
         /**
          * Fills {@code out[0]} with the f32 scale the codes divide by, {@code out[1]} with the stored (f16) scale and
          * {@code out[2]} with the unsigned zero point.
@@ -50,9 +48,12 @@ public final class GroupRtnVector {
 
     /**
      * @param weight    {@code [N, K]} BF16, F16 or F32
-     * @param groupSize G dividing K, or −1 for one group per row (checked by the caller)
+     * @param groupSize         G dividing K, or −1 for one group per row (checked by the caller)
+     * @param rangeIncludesZero where min and max start: 0, taking 0 into the range (GPTQ), or ±infinity, the values
+     *                          alone (AWQ)
      */
-    public static IntxUnpackedToInt8Tensor quantize(Tensor weight, int bits, int groupSize, Rule rule) {
+    public static IntxUnpackedToInt8Tensor quantize(Tensor weight, int bits, int groupSize, boolean rangeIncludesZero,
+                                                    Params rule) {
         int n = Math.toIntExact(weight.shape().dim(0));
         int k = Math.toIntExact(weight.shape().dim(1));
         int g = groupSize == -1 ? k : groupSize;
@@ -70,9 +71,8 @@ public final class GroupRtnVector {
             F32Bits.loadRow(weight, r, k, row);
             for (int j = 0; j < groups; j++) {
                 int base = j * g;
-                boolean zeroIn = rule.rangeIncludesZero();
-                F32Bits.minMax(row, base, g, zeroIn ? 0f : Float.POSITIVE_INFINITY,
-                        zeroIn ? 0f : Float.NEGATIVE_INFINITY, mm);
+                F32Bits.minMax(row, base, g, rangeIncludesZero ? 0f : Float.POSITIVE_INFINITY,
+                        rangeIncludesZero ? 0f : Float.NEGATIVE_INFINITY, mm);
                 float lo = mm[0];
                 float hi = mm[1];
                 int end = base + g;
