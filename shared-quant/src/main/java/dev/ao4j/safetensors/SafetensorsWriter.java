@@ -19,6 +19,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -232,11 +233,6 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     /** The exact header bytes (JSON padded to a multiple of 8) for the tensors added so far. */
     byte[] headerBytes() {
-        return headerBytes(0);
-    }
-
-    /** The header JSON padded with spaces to a multiple of 8, and to at least {@code minLength} bytes. */
-    private byte[] headerBytes(long minLength) {
         ObjectNode root = SafetensorsFile.MAPPER.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode md = root.putObject(SafetensorsFile.METADATA_KEY);
@@ -250,15 +246,19 @@ public final class SafetensorsWriter implements AutoCloseable {
             o.putArray("data_offsets").add(e.begin()).add(e.end());
         }
         byte[] json = SafetensorsFile.MAPPER.writeValueAsString(root).getBytes(StandardCharsets.UTF_8);
-        int padded = (int) Math.max((json.length + 7) & ~7, minLength);
+        int padded = (json.length + 7) & ~7;
         if (padded > ReadLimits.DEFAULT_MAX_HEADER_BYTES) {
             throw new UnsupportedFormatException("header would be " + padded + " bytes, over the "
                     + ReadLimits.DEFAULT_MAX_HEADER_BYTES + "-byte limit every safetensors reader enforces",
                     Where.file(target));
         }
-        byte[] out = new byte[padded];
-        System.arraycopy(json, 0, out, 0, json.length);
-        for (int i = json.length; i < padded; i++) out[i] = ' ';
+        return spacePadded(json, padded);
+    }
+
+    /** {@code bytes} followed by spaces up to {@code length} (the header padding the format allows). */
+    private static byte[] spacePadded(byte[] bytes, int length) {
+        byte[] out = Arrays.copyOf(bytes, length);
+        Arrays.fill(out, bytes.length, length, (byte) ' ');
         return out;
     }
 
@@ -285,7 +285,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         try {
             byte[] header = headerBytes();
             if (header.length <= headerSpace.reserve() && bytesWritten >= headerSpace.minBodyBytes()) {
-                publishInPlace(headerBytes(headerSpace.reserve()));
+                publishInPlace(spacePadded(header, (int) headerSpace.reserve()));
             } else {
                 publishCopy(header);
             }
