@@ -60,9 +60,19 @@ public final class Sparse24 {
         Tensor mask = magnitudeMask(w, ties);
         Tensor out = Tensor.allocate(w.dtype(), w.shape());
         for (long i = 0; i < w.numel(); i++) {
-            out.setFloat(i, TorchOps.mul(w.getFloat(i), mask.getByte(i), w.dtype()));
+            out.setFloat(i, pruned(w.getFloat(i), mask.getByte(i) != 0, w.dtype()));
         }
         return out;
+    }
+
+    /**
+     * One element of {@code w · mask} in w's dtype. The multiplication quiets a signalling NaN on the CPU, but the
+     * JIT may fold {@code x · 1} to {@code x} and keep it signalling, so a NaN product is quieted explicitly: the
+     * result must not depend on what got compiled.
+     */
+    static float pruned(float x, boolean keep, DType dtype) {
+        float p = TorchOps.mul(x, keep ? 1 : 0, dtype);
+        return Float.isNaN(p) ? Float.intBitsToFloat(Float.floatToRawIntBits(p) | 0x0040_0000) : p;
     }
 
     private static void requirePrunable(Tensor w) {

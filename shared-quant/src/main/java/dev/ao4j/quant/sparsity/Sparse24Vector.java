@@ -210,7 +210,7 @@ final class Sparse24Vector {
 
     /** Element {@code e} of the pruned tensor exactly as {@link Sparse24#prune} writes it: {@code w · mask}. */
     private static void writeReference(Tensor w, Tensor out, long e, boolean keep) {
-        out.setFloat(e, TorchOps.mul(w.getFloat(e), keep ? 1 : 0, w.dtype()));
+        out.setFloat(e, Sparse24.pruned(w.getFloat(e), keep, w.dtype()));
     }
 
     private static VectorShuffle<Integer> rotation(int r) {
