@@ -20,6 +20,14 @@
 
 #define THREADS 256
 #define MAXC 8
+// Blocks per SM the register-caching kernels are compiled for (caps their registers at 65536 / (256 * n)).
+#ifndef CACHED_MIN_BLOCKS
+#define CACHED_MIN_BLOCKS 4
+#endif
+// MX / NVFP4 blocks per thread: their loads are all issued before the first block is quantized.
+#ifndef SCALE_BLOCKS_PER_THREAD
+#define SCALE_BLOCKS_PER_THREAD 4
+#endif
 
 typedef uint32_t u32;
 
@@ -72,6 +80,55 @@ __device__ __forceinline__ void unpack8(uint4 u, u32 v[8]) {
 
 __device__ __forceinline__ uint4 ld16(const uint16_t* p) { return *reinterpret_cast<const uint4*>(p); }
 
+// ---- packed bf16 pairs (a u32 holds two bf16: the lower half is the lower column) ----------------------------------
+//
+// Each op rounds once, to nearest even, from the exact result: for the difference of two bf16 values that is the
+// bf16 rounding of their f32 difference (exact when the exponents are close; otherwise the result lies far from
+// every bf16 midpoint), so these stand in for the reference's f32-op-then-bf16 steps wherever no NaN can occur.
+
+// RN(a * b + c) on each half.
+__device__ __forceinline__ u32 bf2_fma(u32 a, u32 b, u32 c) {
+    u32 d;
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+    return d;
+}
+__device__ __forceinline__ u32 bf2_min(u32 a, u32 b) { u32 d; asm("min.bf16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b)); return d; }
+__device__ __forceinline__ u32 bf2_max(u32 a, u32 b) { u32 d; asm("max.bf16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b)); return d; }
+// min / max that return the canonical NaN when either operand is NaN (like torch.amin / amax).
+__device__ __forceinline__ u32 bf2_min_nan(u32 a, u32 b) { u32 d; asm("min.NaN.bf16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b)); return d; }
+__device__ __forceinline__ u32 bf2_max_nan(u32 a, u32 b) { u32 d; asm("max.NaN.bf16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b)); return d; }
+// (bf16(hi) << 16) | bf16(lo), each rounded to nearest even from f32.
+__device__ __forceinline__ u32 bf2_of(float lo, float hi) {
+    u32 d;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(d) : "f"(hi), "f"(lo));
+    return d;
+}
+__device__ __forceinline__ float bf2_lo(u32 p) { return F(p << 16); }
+__device__ __forceinline__ float bf2_hi(u32 p) { return F(p & 0xFFFF0000u); }
+__device__ __forceinline__ u32 bf2_splat(u32 f32bits) { return (f32bits >> 16) * 0x10001u; }
+
+// RN(x / s) for finite x with |x / s| below 2^64, given r = RN(1 / s) and 2^-64 <= s <= 2^64 (so s > 0): x * r is within
+// 2 ulp of the quotient and one correction (the residual x - q * s is exact in an fma) lands on it whenever the
+// quotient is an f32 number with a few significant bits; otherwise the result is within 2^-40 relative of it.
+// The callers only round the result further to a format of at most 9 significant bits and divide values with at
+// most 8 (bf16) by bf16 scales: such a quotient is either exactly one of those short numbers or 2^-14 relative
+// away from every rounding boundary, so the coarse rounding of this result equals that of RN(x / s).
+// s is positive (a scale), so the quotient has x's sign: restoring it keeps -0 / s = -0 (the correction adds +0).
+__device__ __forceinline__ float div_short(float x, float s, float r) {
+    float q = __fmul_rn(x, r);
+    float e = __fmaf_rn(-q, s, x);
+    return copysignf(__fmaf_rn(e, r, q), x);
+}
+
+// RN(x / s), f32, for finite x and s in [2^-64, 2^64] with r = RN(1 / s) and the quotient below 2^64 in magnitude:
+// two corrections of x * r (each residual exact in an fma): the first brings it within an ulp, the second makes it
+// correctly rounded (Markstein's theorem: a quotient within an ulp, corrected with the correctly rounded reciprocal).
+__device__ __forceinline__ float div_rn(float x, float s, float r) {
+    float q = div_short(x, s, r);
+    float e = __fmaf_rn(-q, s, x);
+    return copysignf(__fmaf_rn(e, r, q), x);
+}
+
 // ---- segments ----------------------------------------------------------------------------------------------------
 
 // Combine the values of the TPS threads of a segment; every thread of the block must call it (it syncs when
@@ -107,14 +164,26 @@ struct Seg {
 };
 
 // Segment indices fit 32 bits: a launch covers one chunk of at most a few GiB with segments of >= 8 elements.
-__device__ __forceinline__ Seg segment_of(unsigned long long nsegs, u32 spr, int seglen, int tps) {
+__device__ __forceinline__ Seg segment_at(u32 seg, unsigned long long nsegs, u32 spr, int seglen, int tps) {
     Seg s;
-    s.seg = blockIdx.x * (u32)(THREADS / tps) + threadIdx.x / (u32)tps;
+    s.seg = seg;
     s.lane = threadIdx.x & (tps - 1);
     s.valid = s.seg < nsegs;
     s.row = s.seg / spr;
     s.col0 = (s.seg - s.row * spr) * (u32)seglen;
     return s;
+}
+
+// The segment of this thread when each block holds THREADS / tps of them.
+__device__ __forceinline__ Seg segment_of(unsigned long long nsegs, u32 spr, int seglen, int tps) {
+    return segment_at(blockIdx.x * (u32)(THREADS / tps) + threadIdx.x / (u32)tps, nsegs, spr, seglen, tps);
+}
+
+// Segment r of this thread when each thread holds `per` segments of one chunk each (tps threads per segment):
+// segment groups of THREADS / tps, block-major, so that each group's loads are contiguous.
+__device__ __forceinline__ Seg segment_of(int r, int per, unsigned long long nsegs, u32 spr, int seglen, int tps) {
+    return segment_at((blockIdx.x * (u32)per + (u32)r) * (u32)(THREADS / tps) + threadIdx.x / (u32)tps, nsegs, spr,
+                      seglen, tps);
 }
 
 // Pass 1 over a thread's chunks of its segment: the first MAXC are loaded into `cache` (independent loads, all in
@@ -147,23 +216,18 @@ __device__ __forceinline__ void pass2(const uint4 (&cache)[MAXC], int lane, int 
     for (int ch = lane + MAXC * tps; ch < nch; ch += tps) f(ch, load(ch));
 }
 
-// min, max of a segment with NaN tracked apart (fminf/fmaxf drop NaN; torch.amin/amax propagate it).
+// min, max of a segment (torch.amin / amax: a NaN anywhere makes both the canonical NaN 0x7FC00000, as Java's
+// reference canonicalizes them). Accumulated on bf16 pairs with NaN-propagating min / max (exact: they select).
 struct MinMax {
-    float lo = __int_as_float(0x7F800000), hi = __int_as_float(0xFF800000);
-    u32 nan = 0;
+    u32 lo2 = 0x7F807F80u, hi2 = 0xFF80FF80u;
     __device__ __forceinline__ void add(uint4 u) {
-        u32 v[8];
-        unpack8(u, v);
-#pragma unroll
-        for (int i = 0; i < 8; i++) {
-            nan |= is_nan_bits(v[i]) ? 1u : 0u;
-            lo = fminf(lo, F(v[i]));
-            hi = fmaxf(hi, F(v[i]));
-        }
+        lo2 = bf2_min_nan(bf2_min_nan(lo2, u.x), bf2_min_nan(u.y, bf2_min_nan(u.z, u.w)));
+        hi2 = bf2_max_nan(bf2_max_nan(hi2, u.x), bf2_max_nan(u.y, bf2_max_nan(u.z, u.w)));
     }
-    // After this every thread holds its segment's values; a NaN anywhere makes both the canonical NaN
-    // 0x7FC00000 (as Java's reference canonicalizes them), returned as bits.
+    // After this every thread holds its segment's values, returned as f32 bits.
     __device__ __forceinline__ void reduce(int tps, u32& mn, u32& mx) {
+        u32 nan = is_nan_bits(lo2 << 16) || is_nan_bits(lo2 & 0xFFFF0000u) ? 1u : 0u;
+        float lo = fminf(bf2_lo(lo2), bf2_hi(lo2)), hi = fmaxf(bf2_lo(hi2), bf2_hi(hi2));
         lo = seg_reduce(lo, tps, MinOp());
         hi = seg_reduce(hi, tps, MaxOp());
         nan = seg_reduce(nan, tps, OrOp());
@@ -172,78 +236,108 @@ struct MinMax {
     }
 };
 
-__device__ __forceinline__ u32 abs_max8(uint4 u, u32 m) {
-    u32 w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        u32 a = (w[i] << 16) & 0x7FFFFFFFu, b = w[i] & 0x7FFF0000u;
-        m = max(m, max(a, b));
+// Largest |x| of a segment as f32 bits with the sign cleared: non-NaN patterns order like magnitudes and a NaN
+// (bf16's canonical 0x7FFF after the NaN-propagating max) exceeds them all.
+struct AbsMax {
+    u32 m2 = 0;
+    __device__ __forceinline__ void add(uint4 u) {
+        const u32 abs = 0x7FFF7FFFu;
+        m2 = bf2_max_nan(bf2_max_nan(m2, u.x & abs), bf2_max_nan(u.y & abs, bf2_max_nan(u.z & abs, u.w & abs)));
     }
-    return m;
+    __device__ __forceinline__ u32 bits() const { return max(m2 << 16, m2 & 0xFFFF0000u); }
+};
+
+__device__ __forceinline__ u32 abs_max_of(uint4 u) {
+    AbsMax a;
+    a.add(u);
+    return a.bits();
+}
+
+// Codes of 8 values already clamped to [qmin, qmax] (no NaN), as int8 bytes: RNE to an integer by adding 1.5 * 2^23
+// (the integer then sits in the low mantissa bits, two's complement in the low byte).
+__device__ __forceinline__ uint2 int8_pack(const float (&y)[8]) {
+    u32 m[8];
+#pragma unroll
+    for (int i = 0; i < 8; i++) m[i] = B(__fadd_rn(y[i], 12582912.0f));
+    return make_uint2(__byte_perm(__byte_perm(m[0], m[1], 0x0040), __byte_perm(m[2], m[3], 0x0040), 0x5410),
+                      __byte_perm(__byte_perm(m[4], m[5], 0x0040), __byte_perm(m[6], m[7], 0x0040), 0x5410));
 }
 
 // ---- int8: Int8Tensor.from_hp, symmetric, blocks [1, seglen] ------------------------------------------------------
 
 // scale = clamp(bf16(max(-min(mn,0), max(mx,0)) * c), eps) stored f32 (canonical NaN); q = clamp(rne(x * f32(1 /
 // scale)), qmin, qmax), NaN -> 0.
-extern "C" __global__ void int8_sym(const uint16_t* x, long long rows, long long cols, int seglen, int tps,
-                                    int8_t* q, u32* scale, float c, float eps, int qmin, int qmax) {
+extern "C" __global__ void __launch_bounds__(THREADS, CACHED_MIN_BLOCKS)
+int8_sym(const uint16_t* x, long long rows, long long cols, int seglen, int tps, int8_t* q, u32* scale, float c,
+         float eps, int qmin, int qmax) {
     u32 spr = (u32)(cols / seglen);
     Seg s = segment_of((unsigned long long)rows * spr, spr, seglen, tps);
     const uint16_t* base = x + (long long)s.row * cols + s.col0;
     auto load = [&](int ch) { return ld16(base + 8 * ch); };
     int nch = seglen / 8;
     uint4 cache[MAXC];
-    // max(-min(mn, 0), max(mx, 0)) is max |x| (up to the sign of a zero, which the eps clamp erases): one integer
-    // reduction over |x|'s bits, in which any NaN exceeds every number
-    u32 a = 0;
-    pass1(cache, s.lane, tps, nch, s.valid, load, [&](uint4 u) { a = abs_max8(u, a); });
-    a = seg_reduce(a, tps, UMaxOp());
+    // max(-min(mn, 0), max(mx, 0)) is max |x| (up to the sign of a zero, which the eps clamp erases)
+    AbsMax am;
+    pass1(cache, s.lane, tps, nch, s.valid, load, [&](uint4 u) { am.add(u); });
+    u32 a = seg_reduce(am.bits(), tps, UMaxOp());
     if (!s.valid) return;
     u32 sc = is_nan_bits(a) ? 0x7FC00000u : clamp_min(bf16r_num(B(__fmul_rn(F(a), c))), eps);
     if (s.lane == 0) scale[s.seg] = sc;
     float inv = __fdiv_rn(1.0f, F(sc));
+    // a finite scale means every x is finite, so x * inv is never NaN (it may overflow to an infinity, clamped)
+    bool fast = F(sc) < __int_as_float(0x7F800000);
+    float lo = (float)qmin, hi = (float)qmax;
     int8_t* out = q + (long long)s.row * cols + s.col0;
     pass2(cache, s.lane, tps, nch, load, [&](int ch, uint4 u) {
         u32 v[8];
         unpack8(u, v);
-        u32 packed[2] = {0, 0};
+        uint2 codes;
+        if (fast) {
+            float y[8];
 #pragma unroll
-        for (int i = 0; i < 8; i++) {
-            float r = rintf(__fmul_rn(F(v[i]), inv));
-            int code = r != r ? 0 : (int)fminf(fmaxf(r, (float)qmin), (float)qmax);
-            packed[i / 4] |= ((u32)code & 0xFFu) << (8 * (i % 4));
+            for (int i = 0; i < 8; i++) y[i] = fminf(fmaxf(__fmul_rn(F(v[i]), inv), lo), hi);
+            codes = int8_pack(y);
+        } else {
+            u32 packed[2] = {0, 0};
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                float r = rintf(__fmul_rn(F(v[i]), inv));
+                int code = r != r ? 0 : (int)fminf(fmaxf(r, lo), hi);
+                packed[i / 4] |= ((u32)code & 0xFFu) << (8 * (i % 4));
+            }
+            codes = make_uint2(packed[0], packed[1]);
         }
-        *reinterpret_cast<uint2*>(out + 8 * ch) = make_uint2(packed[0], packed[1]);
+        *reinterpret_cast<uint2*>(out + 8 * ch) = codes;
     });
+}
+
+// ---- int4: a thread per 32-column window ---------------------------------------------------------------------
+
+// The int4 kernels give each thread one 32-column window of its group (tps = g / 32 threads per group; lane l owns
+// columns 32l .. 32l + 31 of the group, four 8-column chunks): the codes of a window fill whole output words, so a
+// thread writes them without exchanging anything. Loads the window (zeros where `real` is false) into u and m.
+__device__ __forceinline__ void load_window(const uint16_t* at, bool real, uint4 (&u)[4], MinMax& m) {
+#pragma unroll
+    for (int c = 0; c < 4; c++) u[c] = real ? ld16(at + 8 * c) : make_uint4(0, 0, 0, 0);
+#pragma unroll
+    for (int c = 0; c < 4; c++) m.add(u[c]);
 }
 
 // ---- int4 tile-packed (tinygemm): Int4TilePackedTo4dTensor.from_hp ------------------------------------------------
 
-// Within [-0.5, 15.5] a quotient q' = a * RN(1/s) is within 2^-22 relative of RN(a / s), so it rounds to the same
-// bf16 unless it lies within a few f32 units of a bf16 rounding midpoint (low 16 bits near 0x8000): then divide.
-__device__ __forceinline__ bool near_bf16_tie(u32 qb) { return ((qb + 8u - 0x8000u) & 0xFFFFu) < 16u; }
-
 // Groups of g along K' of the zero-padded [N', K'] weight, every op in bf16 (Java's x86 NaN rules for the stored
 // scale/zero). Codes go straight into tinygemm's int32 [N'/8, K'/128, 32, 4] layout: a word (nt, kt, t, w) holds,
-// in nibble i, u[8nt + t/4][128kt + 32w + 2(t%4) + (i >> 2) + 8(i & 1) + 16((i >> 1) & 1)], so the four threads
-// holding 8-column chunks q = 0..3 of one 32-column window each give word t%4 = p its elements 2p and 2p + 1 at
-// nibbles q and q + 4; an OR across the four threads assembles each word. tps == 4: a thread holds chunk q = lane
-// of every window of its group (g <= 256: at most MAXC chunks, all kept in registers).
-extern "C" __global__ void int4_tinygemm(const uint16_t* x, long long n, long long k, long long n_pad,
-                                         long long k_pad, int g, int tps, u32* packed, uint16_t* scale_zero,
-                                         float c, float eps) {
+// in nibble i, u[8nt + t/4][128kt + 32w + 2(t%4) + (i >> 2) + 8(i & 1) + 16((i >> 1) & 1)]: of window w's four
+// 8-column chunks c, word t%4 = p takes the elements 2p and 2p + 1 of every chunk, at nibbles c and c + 4.
+extern "C" __global__ void __launch_bounds__(THREADS, CACHED_MIN_BLOCKS)
+int4_tinygemm(const uint16_t* x, long long n, long long k, long long n_pad, long long k_pad, int g, int tps,
+              u32* packed, uint16_t* scale_zero, float c, float eps) {
     u32 spr = (u32)(k_pad / g);
     Seg s = segment_of((unsigned long long)n_pad * spr, spr, g, tps);
-    bool real_row = s.row < n;
-    auto load = [&](int ch) {
-        long long col = (long long)s.col0 + 8LL * ch;
-        return real_row && col < k ? ld16(x + (long long)s.row * k + col) : make_uint4(0, 0, 0, 0);
-    };
-    int nch = g / 8;
-    uint4 cache[MAXC];
+    long long col = (long long)s.col0 + 32LL * s.lane;  // this thread's window (K is a multiple of g >= 32)
+    uint4 u[4];
     MinMax m;
-    pass1(cache, s.lane, tps, nch, s.valid, load, [&](uint4 u) { m.add(u); });
+    load_window(x + (long long)s.row * k + col, s.valid && s.row < n && col < k, u, m);
     u32 mn, mx;
     m.reduce(tps, mn, mx);
     if (!s.valid) return;
@@ -258,66 +352,65 @@ extern "C" __global__ void int4_tinygemm(const uint16_t* x, long long n, long lo
         scale_zero[at + 1] = (uint16_t)(zero >> 16);
     }
     float scf = F(sc), lowf = F(low);
-    // fast: no NaN can arise, and 1/scale is a normal f32 (scale in (2^-125, 2^125)).
-    bool fast = !is_nan_bits(mn) && !is_nan_bits(low) && scf > 0x1p-125f && scf < 0x1p125f;
+    // fast: no NaN or infinity can arise and the scale lies in [2^-64, 2^64] (div_short's range): then every step
+    // is a packed bf16 op or a short division; otherwise the reference's steps one by one
+    bool fast = !is_nan_bits(mn) && !is_nan_bits(low) && scf >= 0x1p-64f && scf <= 0x1p64f;
     float rinv = __frcp_rn(scf);
-    long long k_tiles = k_pad / 128;
-    long long nt = s.row / 8;
-    int q = s.lane;  // tps == 4: chunk ch = lane + 4i is chunk q = ch & 3 of its 32-column window
-    int t = (int)(s.row % 8) * 4 + q;
-    unsigned quad = 0xFu << (threadIdx.x & 28);  // the four threads of this segment
-    pass2(cache, s.lane, tps, nch, load, [&](int ch, uint4 u) {
-        u32 v[8];
-        unpack8(u, v);
-        u32 w[8];
+    u32 words[4] = {0, 0, 0, 0};
+    if (fast) {
+        const u32 one2 = 0x3F803F80u, fifteen2 = 0x41704170u, magic2 = 0x43404340u;  // 1, 15, 192 = 1.5 * 2^7
+        u32 neg_low2 = bf2_splat(low) ^ 0x80008000u;
 #pragma unroll
-        for (int i = 0; i < 8; i++) {
-            float a = F(bf16r(B(__fsub_rn(F(v[i]), lowf))));
-            u32 qb;
-            if (fast) {
-                qb = B(__fmul_rn(a, rinv));
-                if (near_bf16_tie(qb)) qb = B(__fdiv_rn(a, scf));
-            } else {
-                qb = B(__fdiv_rn(a, scf));
+        for (int ch = 0; ch < 4; ch++) {
+            u32 x2[4] = {u[ch].x, u[ch].y, u[ch].z, u[ch].w};
+#pragma unroll
+            for (int p = 0; p < 4; p++) {
+                u32 a2 = bf2_fma(x2[p], one2, neg_low2);  // bf16(x - low)
+                u32 q2 = bf2_of(div_short(bf2_lo(a2), scf, rinv), div_short(bf2_hi(a2), scf, rinv));  // bf16(a / s)
+                // rint(clamp(q, 0, 15)) + 192: bf16's step is 1 in [128, 256), so the add rounds to the integer
+                // (ties to even, as rint) and leaves it in the low mantissa bits of each half
+                u32 c2 = bf2_fma(bf2_min(bf2_max(q2, 0u), fifteen2), one2, magic2);
+                words[p] |= (c2 & 0x000F000Fu) << (4 * ch);
             }
-            float r = rintf(F(bf16r(qb)));
-            w[i] = r != r ? 0u : (u32)fminf(fmaxf(r, 0.0f), 15.0f);
         }
-        u32 mine[4];
+    } else {
 #pragma unroll
-        for (int p = 0; p < 4; p++) mine[p] = (w[2 * p] << (4 * q)) | (w[2 * p + 1] << (4 * (q + 4)));
+        for (int ch = 0; ch < 4; ch++) {
+            u32 v[8];
+            unpack8(u[ch], v);
 #pragma unroll
-        for (int p = 0; p < 4; p++) {
-            mine[p] |= __shfl_xor_sync(quad, mine[p], 1);
-            mine[p] |= __shfl_xor_sync(quad, mine[p], 2);
+            for (int i = 0; i < 8; i++) {
+                float a = F(bf16r(B(__fsub_rn(F(v[i]), lowf))));
+                float r = rintf(F(bf16r(B(__fdiv_rn(a, scf)))));
+                u32 code = r != r ? 0u : (u32)fminf(fmaxf(r, 0.0f), 15.0f);
+                words[i / 2] |= code << (4 * (ch + 4 * (i % 2)));
+            }
         }
-        long long window = ((long long)s.col0 + 8LL * ch) / 32;  // 32-column window along K'
-        long long kt = window / 4;
-        int wi = (int)(window % 4);
-        u32 word = q == 0 ? mine[0] : q == 1 ? mine[1] : q == 2 ? mine[2] : mine[3];  // no local-memory array
-        packed[((nt * k_tiles + kt) * 32 + t) * 4 + wi] = word;
-    });
+    }
+    long long window = col / 32, kt = window / 4;
+    u32* tile = packed + ((s.row / 8 * (k_pad / 128) + kt) * 32 + (s.row % 8) * 4) * 4 + window % 4;
+#pragma unroll
+    for (int p = 0; p < 4; p++) tile[4 * p] = words[p];
 }
 
 // ---- int4 plain (MSLK int4_row_quantize_zp): Int4Tensor.from_hp ---------------------------------------------------
 
 // Per group of g, in f32 with Java's x86 NaN bits: scale = clamp(mx - mn, 1e-6) * c, zero = mn + scale * 8,
 // u = clamp(rne((x - mn) / scale), 0, 15) (NaN -> 8); qdata int8 [N, K/2] with (u - 8) of the even column in the
-// low nibble; scale and zero rounded to bf16 and stored transposed [K/g, N]. tps == g / 8.
+// low nibble; scale and zero rounded to bf16 and stored transposed [K/g, N]. A window's codes are 16 bytes of qdata.
 //
 // The NaN cases, derived from the x86 rule: a NaN in the group gives mn = mx = 0x7FC00000 and so scale = zero =
 // 0x7FC00000; mx - mn = Inf - Inf (both infinities of one sign) gives the default NaN for scale and zero; otherwise
 // scale is a number and zero is the default NaN only for -Inf + Inf.
-extern "C" __global__ void int4_mslk(const uint16_t* x, long long n, long long k, int g, int tps, u32* qdata,
-                                     uint16_t* scale, uint16_t* zero, float c) {
+extern "C" __global__ void __launch_bounds__(THREADS, CACHED_MIN_BLOCKS)
+int4_mslk(const uint16_t* x, long long n, long long k, int g, int tps, u32* qdata, uint16_t* scale, uint16_t* zero,
+          float c) {
     u32 spr = (u32)(k / g);
     Seg s = segment_of((unsigned long long)n * spr, spr, g, tps);
-    long long base = (long long)s.row * k + s.col0;
-    auto load = [&](int ch) { return ld16(x + base + 8 * ch); };
-    int nch = g / 8;
-    uint4 cache[MAXC];
+    long long at = (long long)s.row * k + s.col0 + 32LL * s.lane;  // this thread's window
+    uint4 u[4];
     MinMax m;
-    pass1(cache, s.lane, tps, nch, s.valid, load, [&](uint4 u) { m.add(u); });
+    load_window(x + at, s.valid, u, m);
     u32 mn, mx;
     m.reduce(tps, mn, mx);
     if (!s.valid) return;
@@ -334,7 +427,7 @@ extern "C" __global__ void int4_mslk(const uint16_t* x, long long n, long long k
             float zf = __fadd_rn(F(mn), __fmul_rn(scf, 8.0f));
             sc = B(scf);
             z = zf != zf ? 0xFFC00000u : B(zf);
-            fast = scf > 0x1p-125f && scf < 0x1p125f;
+            fast = scf >= 0x1p-64f && scf <= 0x1p64f;  // div_rn's range
         }
     }
     if (s.lane == 0) {
@@ -344,27 +437,30 @@ extern "C" __global__ void int4_mslk(const uint16_t* x, long long n, long long k
     }
     float scf = F(sc), mnf = F(mn);
     float rinv = __frcp_rn(scf);
-    pass2(cache, s.lane, tps, nch, load, [&](int ch, uint4 u) {
+    u32 words[4];
+#pragma unroll
+    for (int ch = 0; ch < 4; ch++) {
         u32 v[8];
-        unpack8(u, v);
+        unpack8(u[ch], v);
         u32 word = 0;
-    #pragma unroll
-        for (int i = 0; i < 8; i++) {
-            float t = __fsub_rn(F(v[i]), mnf);
-            float qf;
-            if (fast) {
-                // within 2^-22 relative of RN(t / s); only a quotient next to a rint tie (j + 0.5) needs the division
-                qf = __fmul_rn(t, rinv);
-                if (fabsf(qf) < 32.0f && fabsf(fabsf(__fsub_rn(qf, rintf(qf))) - 0.5f) < 0x1p-14f) qf = __fdiv_rn(t, scf);
-            } else {
-                qf = __fdiv_rn(t, scf);
+        if (fast) {
+            // no NaN: the quotient, clamped, plus 1.5 * 2^23 - 8 leaves rint(q) - 8 in the low nibble
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                float qf = fminf(fmaxf(div_rn(__fsub_rn(F(v[i]), mnf), scf, rinv), 0.0f), 15.0f);
+                word |= (B(__fadd_rn(qf, 12582904.0f)) & 0xFu) << (4 * i);
             }
-            float r = rintf(qf);
-            u32 cu = r != r ? 8u : (u32)fminf(fmaxf(r, 0.0f), 15.0f);
-            word |= ((cu - 8u) & 0xFu) << (4 * i);
+        } else {
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                float r = rintf(__fdiv_rn(__fsub_rn(F(v[i]), mnf), scf));
+                u32 cu = r != r ? 8u : (u32)fminf(fmaxf(r, 0.0f), 15.0f);
+                word |= ((cu - 8u) & 0xFu) << (4 * i);
+            }
         }
-        qdata[(base + 8 * ch) / 8] = word;
-    });
+        words[ch] = word;
+    }
+    *reinterpret_cast<uint4*>(qdata + at / 8) = make_uint4(words[0], words[1], words[2], words[3]);
 }
 
 // ---- float8: Float8Tensor.from_hp (torch path) --------------------------------------------------------------------
@@ -375,7 +471,7 @@ extern "C" __global__ void fp8_amax(const uint16_t* x, long long rows, long long
                                     u32* amax) {
     u32 spr = (u32)(cols / bc);
     Seg s = segment_of((unsigned long long)rows * spr, spr, bc, tps);
-    u32 m = 0;
+    AbsMax am;
     if (s.valid) {
         const uint16_t* base = x + (long long)s.row * cols + s.col0;
         int nch = bc / 8;
@@ -383,11 +479,14 @@ extern "C" __global__ void fp8_amax(const uint16_t* x, long long rows, long long
         for (; ch + 3 * tps < nch; ch += 4 * tps) {  // four loads in flight
             uint4 a = ld16(base + 8 * ch), b = ld16(base + 8 * (ch + tps));
             uint4 c = ld16(base + 8 * (ch + 2 * tps)), d = ld16(base + 8 * (ch + 3 * tps));
-            m = abs_max8(d, abs_max8(c, abs_max8(b, abs_max8(a, m))));
+            am.add(a);
+            am.add(b);
+            am.add(c);
+            am.add(d);
         }
-        for (; ch < nch; ch += tps) m = abs_max8(ld16(base + 8 * ch), m);
+        for (; ch < nch; ch += tps) am.add(ld16(base + 8 * ch));
     }
-    m = seg_reduce(m, tps, UMaxOp());
+    u32 m = seg_reduce(am.bits(), tps, UMaxOp());
     if (s.valid && s.lane == 0) atomicMax(amax + (s.row / br) * spr + s.col0 / bc, m);
 }
 
@@ -401,53 +500,77 @@ __device__ __forceinline__ u32 fp8_scale(u32 a, float c) {
     return is_nan_bits(a) ? 0x7FFF0000u : bf16r_num(B(__fmul_rn(F(a), c)));
 }
 
-// q = cast(clamp(x / scale, +-fmax)), NaN -> 0x7F, for the 8 elements of a chunk, packed little-endian.
-__device__ __forceinline__ uint2 fp8_chunk(uint4 u, float sc, float fmax, int e5m2) {
+// Two fp8 codes (lo in the low byte) of values that are not NaN, saturated to the finite range: the same as the
+// reference's clamp to +-fmax followed by the cast.
+__device__ __forceinline__ u32 fp8x2_sat(float lo, float hi, int e5m2) {
+    float2 f = make_float2(lo, hi);
+    return e5m2 ? (u32)__nv_cvt_float2_to_fp8x2(f, __NV_SATFINITE, __NV_E5M2)
+                : (u32)__nv_cvt_float2_to_fp8x2(f, __NV_SATFINITE, __NV_E4M3);
+}
+
+// Whether a block's f32 scale takes fp8_chunk's fast path: a number in div_short's range (so no x is NaN or
+// infinite either: the scale comes from the block's largest |x|).
+__device__ __forceinline__ bool fp8_fast(float sc) { return sc >= 0x1p-64f && sc <= 0x1p64f; }
+
+// q = cast(clamp(x / scale, +-fmax)), NaN -> 0x7F, for the 8 elements of a chunk, packed little-endian. rsc =
+// RN(1 / scale); fast as fp8_fast says (the quotient is then below 2^64: |x| <= amax and scale ~ amax / fmax).
+__device__ __forceinline__ uint2 fp8_chunk(uint4 u, float sc, float rsc, bool fast, float fmax, int e5m2) {
     u32 v[8];
     unpack8(u, v);
     u32 packed[2] = {0, 0};
+    if (fast) {
 #pragma unroll
-    for (int i = 0; i < 8; i++) {
-        float y = __fdiv_rn(F(v[i]), sc);
-        u32 code = y != y ? 0x7Fu : fp8_encode(fminf(fmaxf(y, -fmax), fmax), e5m2);
-        packed[i / 4] |= code << (8 * (i % 4));
+        for (int i = 0; i < 8; i += 2) {
+            u32 pair = fp8x2_sat(div_short(F(v[i]), sc, rsc), div_short(F(v[i + 1]), sc, rsc), e5m2);
+            packed[i / 4] |= pair << (8 * (i % 4));
+        }
+    } else {
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            float y = __fdiv_rn(F(v[i]), sc);
+            u32 code = y != y ? 0x7Fu : fp8_encode(fminf(fmaxf(y, -fmax), fmax), e5m2);
+            packed[i / 4] |= code << (8 * (i % 4));
+        }
     }
     return make_uint2(packed[0], packed[1]);
 }
 
 // Rows of blocks [br, bc]: with br == 1 the segment's own amax (one read); else amax comes from fp8_amax.
-extern "C" __global__ void fp8_quant(const uint16_t* x, long long rows, long long cols, int br, int bc, int tps,
-                                     const u32* amax, float c, float fmax, int e5m2, uint8_t* q, u32* scale) {
+extern "C" __global__ void __launch_bounds__(THREADS, CACHED_MIN_BLOCKS)
+fp8_quant(const uint16_t* x, long long rows, long long cols, int br, int bc, int tps, const u32* amax, float c,
+          float fmax, int e5m2, uint8_t* q, u32* scale) {
     u32 spr = (u32)(cols / bc);
     Seg s = segment_of((unsigned long long)rows * spr, spr, bc, tps);
     const uint16_t* base = x + (long long)s.row * cols + s.col0;
     auto load = [&](int ch) { return ld16(base + 8 * ch); };
     int nch = bc / 8;
     uint4 cache[MAXC];
-    u32 a = 0;
-    pass1(cache, s.lane, tps, nch, s.valid && br == 1, load, [&](uint4 u) { a = abs_max8(u, a); });
-    if (br == 1) a = seg_reduce(a, tps, UMaxOp());
+    AbsMax am;
+    pass1(cache, s.lane, tps, nch, s.valid && br == 1, load, [&](uint4 u) { am.add(u); });
+    u32 a = br == 1 ? seg_reduce(am.bits(), tps, UMaxOp()) : 0u;
     if (!s.valid) return;
     long long block = (long long)(s.row / br) * spr + s.col0 / bc;
     if (br != 1) a = amax[block];
     u32 sbits = fp8_scale(a, c);
     if (s.lane == 0 && s.row % br == 0) scale[block] = sbits;
-    float sc = F(sbits);
+    float sc = F(sbits), rsc = __frcp_rn(sc);
+    bool fast = fp8_fast(sc);
     uint8_t* out = q + (long long)s.row * cols + s.col0;
     if (br == 1) {
         pass2(cache, s.lane, tps, nch, load, [&](int ch, uint4 u) {
-            *reinterpret_cast<uint2*>(out + 8 * ch) = fp8_chunk(u, sc, fmax, e5m2);
+            *reinterpret_cast<uint2*>(out + 8 * ch) = fp8_chunk(u, sc, rsc, fast, fmax, e5m2);
         });
     } else {
         for (int ch = s.lane; ch < nch; ch += tps) {
-            *reinterpret_cast<uint2*>(out + 8 * ch) = fp8_chunk(load(ch), sc, fmax, e5m2);
+            *reinterpret_cast<uint2*>(out + 8 * ch) = fp8_chunk(load(ch), sc, rsc, fast, fmax, e5m2);
         }
     }
 }
 
 // One 256-thread block per [br, bc] tile (br * bc / 8 <= 256 * MAXC chunks): amax and quantize in one read.
-extern "C" __global__ void fp8_tile(const uint16_t* x, long long rows, long long cols, int br, int bc, float c,
-                                    float fmax, int e5m2, uint8_t* q, u32* scale) {
+extern "C" __global__ void __launch_bounds__(THREADS, CACHED_MIN_BLOCKS)
+fp8_tile(const uint16_t* x, long long rows, long long cols, int br, int bc, float c, float fmax, int e5m2,
+         uint8_t* q, u32* scale) {
     u32 bpr = (u32)(cols / bc);
     u32 b = blockIdx.x;
     u32 brow = b / bpr, bcol = b - brow * bpr;
@@ -459,14 +582,15 @@ extern "C" __global__ void fp8_tile(const uint16_t* x, long long rows, long long
     };
     auto load = [&](int ch) { return ld16(x + at(ch)); };
     uint4 cache[MAXC];
-    u32 a = 0;
-    pass1(cache, threadIdx.x, THREADS, nch, true, load, [&](uint4 u) { a = abs_max8(u, a); });
-    a = seg_reduce(a, THREADS, UMaxOp());
+    AbsMax am;
+    pass1(cache, threadIdx.x, THREADS, nch, true, load, [&](uint4 u) { am.add(u); });
+    u32 a = seg_reduce(am.bits(), THREADS, UMaxOp());
     u32 sbits = fp8_scale(a, c);
     if (threadIdx.x == 0) scale[b] = sbits;
-    float sc = F(sbits);
+    float sc = F(sbits), rsc = __frcp_rn(sc);
+    bool fast = fp8_fast(sc);
     pass2(cache, threadIdx.x, THREADS, nch, load, [&](int ch, uint4 u) {
-        *reinterpret_cast<uint2*>(q + at(ch)) = fp8_chunk(u, sc, fmax, e5m2);
+        *reinterpret_cast<uint2*>(q + at(ch)) = fp8_chunk(u, sc, rsc, fast, fmax, e5m2);
     });
 }
 
@@ -492,6 +616,17 @@ __device__ __forceinline__ u32 fp4_code(u32 b) {
     int norm = (v >> 22) & 0xFF;
     int code = a >= 6.0f ? 7 : (a < 1.0f ? (int)sub : norm);
     return (u32)(code | ((int)b < 0 ? 8 : 0)) & 0xFFu;
+}
+
+// fp4_code for a value that is not NaN, with float ops only: e2m1's step is 0.5 below 2, 1 in [2, 4) and 2 from 4,
+// so a scaled to a step of 1 and rounded by adding 1.5 * 2^23 (ties to even, like the encoder) gives the code's
+// offset within its range; past 6 (and for infinities) the sum saturates at code 7.
+__device__ __forceinline__ u32 fp4_code_num(u32 b) {
+    float a = F(b & 0x7FFFFFFFu);
+    float s = a < 2.0f ? 2.0f : (a < 4.0f ? 1.0f : 0.5f);
+    u32 base = a < 2.0f ? 0u : (a < 4.0f ? 2u : 4u);
+    u32 code = min(B(__fmaf_rn(a, s, 12582912.0f)) - 0x4B400000u + base, 7u);
+    return code | ((b >> 28) & 8u);
 }
 
 // The fp8 code of already clamped f32 bits (torch's RNE cast; a NaN gives 0x7F with its sign).
@@ -537,49 +672,76 @@ __device__ __forceinline__ u32 e8m0_code(u32 amax, int scaling, int mbits, int t
     return (u32)(unb + 127);
 }
 
-// Blocks of 32 (tps 4, one chunk per thread) of a [rows, cols] chunk whose rows past rows_real are swizzle padding
-// (the host zeroes the scale buffer; their scales stay 0). elem: 0 fp8 e4m3, 1 fp8 e5m2, 2 fp4 e2m1 (packed).
+// Blocks of 32 (tps 4, one chunk per thread, SCALE_BLOCKS_PER_THREAD blocks per thread) of a [rows, cols] chunk
+// whose rows past rows_real are swizzle padding (the host zeroes the scale buffer; their scales stay 0). elem: 0 fp8
+// e4m3, 1 fp8 e5m2, 2 fp4 e2m1 (packed).
 extern "C" __global__ void mx_quant(const uint16_t* x, long long rows_real, long long rows, long long cols,
                                     int elem, int scaling, int mbits, int target_max_pow2, float fmax,
                                     float inv_max, uint8_t* q, uint8_t* scale) {
-    const int tps = 4;
+    const int tps = 4, per = SCALE_BLOCKS_PER_THREAD;
     u32 spr = (u32)(cols / 32);
-    Seg s = segment_of((unsigned long long)rows * spr, spr, 32, tps);
-    bool real = s.valid && s.row < rows_real;
-    long long at = (long long)s.row * cols + s.col0 + 8LL * s.lane;
-    uint4 u = make_uint4(0, 0, 0, 0);
-    if (real) u = ld16(x + at);
-    u32 a = seg_reduce(abs_max8(u, 0u), tps, UMaxOp());
-    if (!real) return;
-    u32 code = e8m0_code(a, scaling, mbits, target_max_pow2, inv_max);
-    if (s.lane == 0) scale[swizzle_offset(s.row, s.col0 / 32, spr)] = (uint8_t)code;
-    u32 v[8];
-    unpack8(u, v);
-    u32 y[8];
-    if (scaling == 3) {
-        // multiplier 2^(127 - code): 1.0 for code 0, NaN for 255, 2^-127 (subnormal) for 254
-        u32 r = code == 255u ? 0x7FC00000u : code == 0u ? 0x3F800000u
-                : code == 254u ? 0x00400000u : (254u - code) << 23;
+    unsigned long long nsegs = (unsigned long long)rows * spr;
+    Seg sg[per];
+    uint4 u[per];
 #pragma unroll
-        for (int i = 0; i < 8; i++) y[i] = clamp_bits(cnan(__fmul_rn(F(v[i]), F(r))), -fmax, fmax);
-    } else {
-        float d = F((code < 1u ? 1u : code) << 23);  // 2^(code - 127), at least 2^-126; +Inf for 255
+    for (int r = 0; r < per; r++) {  // every load in flight before the first block is reduced
+        sg[r] = segment_of(r, per, nsegs, spr, 32, tps);
+        sg[r].valid = sg[r].valid && sg[r].row < rows_real;
+        u[r] = sg[r].valid ? ld16(x + (long long)sg[r].row * cols + sg[r].col0 + 8LL * sg[r].lane)
+                           : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int r = 0; r < per; r++) {
+        u32 a = seg_reduce(abs_max_of(u[r]), tps, UMaxOp());
+        if (!sg[r].valid) continue;
+        long long at = (long long)sg[r].row * cols + sg[r].col0 + 8LL * sg[r].lane;
+        u32 code = e8m0_code(a, scaling, mbits, target_max_pow2, inv_max);
+        if (sg[r].lane == 0) scale[swizzle_offset(sg[r].row, sg[r].col0 / 32, spr)] = (uint8_t)code;
+        u32 v[8];
+        unpack8(u[r], v);
+        if (code != 255u) {
+            // x / 2^(code - 127) is the exact scaling x * 2^(127 - code) (RCEIL: 1.0 for code 0, 2^-127 for 254, as
+            // below); no NaN: the block's amax is a number
+            u32 m = scaling == 3 && code == 0u ? 0x3F800000u : code == 254u ? 0x00400000u
+                    : (254u - (code < 1u ? 1u : code)) << 23;
+            float mult = F(m);
+            if (elem == 2) {
+                u32 word = 0;
+#pragma unroll
+                for (int i = 0; i < 8; i += 2) {
+                    u32 pair = fp4_code_num(B(__fmul_rn(F(v[i]), mult))) | (fp4_code_num(B(__fmul_rn(F(v[i + 1]), mult))) << 4);
+                    word |= (pair & 0xFFu) << (4 * i);
+                }
+                *reinterpret_cast<u32*>(q + at / 2) = word;
+            } else {
+                u32 packed[2] = {0, 0};
+#pragma unroll
+                for (int i = 0; i < 8; i += 2) {
+                    u32 pair = fp8x2_sat(__fmul_rn(F(v[i]), mult), __fmul_rn(F(v[i + 1]), mult), elem);
+                    packed[i / 4] |= pair << (8 * (i % 4));
+                }
+                *reinterpret_cast<uint2*>(q + at) = make_uint2(packed[0], packed[1]);
+            }
+            continue;
+        }
+        // code 255: a NaN amax (RCEIL's multiplier is then NaN) or a scale past the E8M0 range (a division by +Inf)
+        u32 y[8];
 #pragma unroll
         for (int i = 0; i < 8; i++) {
-            y[i] = cnan(__fdiv_rn(F(v[i]), d));
+            y[i] = scaling == 3 ? 0x7FFFFFFFu : cnan(__fdiv_rn(F(v[i]), __int_as_float(0x7F800000)));
             if (elem != 2) y[i] = clamp_bits(y[i], -fmax, fmax);
         }
-    }
-    if (elem == 2) {
-        u32 word = 0;
+        if (elem == 2) {
+            u32 word = 0;
 #pragma unroll
-        for (int i = 0; i < 8; i += 2) word |= ((fp4_code(y[i]) | (fp4_code(y[i + 1]) << 4)) & 0xFFu) << (4 * i);
-        *reinterpret_cast<u32*>(q + at / 2) = word;
-    } else {
-        u32 packed[2] = {0, 0};
+            for (int i = 0; i < 8; i += 2) word |= ((fp4_code(y[i]) | (fp4_code(y[i + 1]) << 4)) & 0xFFu) << (4 * i);
+            *reinterpret_cast<u32*>(q + at / 2) = word;
+        } else {
+            u32 packed[2] = {0, 0};
 #pragma unroll
-        for (int i = 0; i < 8; i++) packed[i / 4] |= fp8_code(y[i], elem) << (8 * (i % 4));
-        *reinterpret_cast<uint2*>(q + at) = make_uint2(packed[0], packed[1]);
+            for (int i = 0; i < 8; i++) packed[i / 4] |= fp8_code(y[i], elem) << (8 * (i % 4));
+            *reinterpret_cast<uint2*>(q + at) = make_uint2(packed[0], packed[1]);
+        }
     }
 }
 
@@ -598,43 +760,62 @@ __device__ __forceinline__ u32 e4m3_bits(u32 c8) {
 extern "C" __global__ void nvfp4_quant(const uint16_t* x, long long rows_real, long long rows, long long cols,
                                        const u32* amax, int use_pts, float inv_2688, float inv_6, uint8_t* q,
                                        uint8_t* scale, u32* pts_out) {
-    const int tps = 2;
+    const int tps = 2, per = SCALE_BLOCKS_PER_THREAD;
     u32 spr = (u32)(cols / 16);
-    Seg s = segment_of((unsigned long long)rows * spr, spr, 16, tps);
-    bool real = s.valid && s.row < rows_real;
-    long long at = (long long)s.row * cols + s.col0 + 8LL * s.lane;
-    uint4 u = make_uint4(0, 0, 0, 0);
-    if (real) u = ld16(x + at);
-    u32 bmax = seg_reduce(abs_max8(u, 0u), tps, UMaxOp());
-    if (!real) return;
+    unsigned long long nsegs = (unsigned long long)rows * spr;
+    Seg sg[per];
+    uint4 u[per];
+#pragma unroll
+    for (int r = 0; r < per; r++) {  // every load in flight before the first block is reduced
+        sg[r] = segment_of(r, per, nsegs, spr, 16, tps);
+        sg[r].valid = sg[r].valid && sg[r].row < rows_real;
+        u[r] = sg[r].valid ? ld16(x + (long long)sg[r].row * cols + sg[r].col0 + 8LL * sg[r].lane)
+                           : make_uint4(0, 0, 0, 0);
+    }
     u32 pts = 0;
     if (use_pts) {
         u32 am = amax[0];
         if (is_nan_bits(am)) am = 0x7FC00000u;
         pts = cnan(__fmul_rn(F(am), inv_2688));
-        if (s.seg == 0 && s.lane == 0) pts_out[0] = pts;
     }
-    if (is_nan_bits(bmax)) bmax = 0x7FC00000u;
-    u32 bs = cnan(__fmul_rn(F(bmax), inv_6));
-    if (use_pts) bs = cnan(__fdiv_rn(F(bs), F(pts)));
-    u32 s8 = fp8_code(clamp_bits(bs, 0x1p-6f, 448.0f), 0);
-    if (s.lane == 0) scale[swizzle_offset(s.row, s.col0 / 16, spr)] = (uint8_t)s8;
-    u32 sb = e4m3_bits(s8);
-    u32 mult;
-    if (use_pts) {
-        u32 rp = cnan(__fdiv_rn(1.0f, F(pts)));
-        mult = cnan(__fdiv_rn(F(rp), F(sb)));
-    } else {
-        mult = cnan(__fdiv_rn(1.0f, F(sb)));
-    }
-    u32 v[8];
-    unpack8(u, v);
-    u32 word = 0;
 #pragma unroll
-    for (int i = 0; i < 8; i += 2) {
-        u32 lo = fp4_code(clamp_bits(cnan(__fmul_rn(F(v[i]), F(mult))), -6.0f, 6.0f));
-        u32 hi = fp4_code(clamp_bits(cnan(__fmul_rn(F(v[i + 1]), F(mult))), -6.0f, 6.0f));
-        word |= ((lo | (hi << 4)) & 0xFFu) << (4 * i);
+    for (int r = 0; r < per; r++) {
+        u32 bmax = seg_reduce(abs_max_of(u[r]), tps, UMaxOp());
+        if (!sg[r].valid) continue;
+        if (use_pts && sg[r].seg == 0 && sg[r].lane == 0) pts_out[0] = pts;
+        if (is_nan_bits(bmax)) bmax = 0x7FC00000u;
+        u32 bs = cnan(__fmul_rn(F(bmax), inv_6));
+        if (use_pts) bs = cnan(__fdiv_rn(F(bs), F(pts)));
+        u32 s8 = fp8_code(clamp_bits(bs, 0x1p-6f, 448.0f), 0);
+        if (sg[r].lane == 0) scale[swizzle_offset(sg[r].row, sg[r].col0 / 16, spr)] = (uint8_t)s8;
+        u32 sb = e4m3_bits(s8);
+        u32 mult;
+        if (use_pts) {
+            u32 rp = cnan(__fdiv_rn(1.0f, F(pts)));
+            mult = cnan(__fdiv_rn(F(rp), F(sb)));
+        } else {
+            mult = cnan(__fdiv_rn(1.0f, F(sb)));
+        }
+        // fast: a finite multiplier and no NaN in the block make every product a number (an infinite x needs a
+        // finite multiplier only without the per-tensor scale, whose amax would be infinite), and fp4_code
+        // saturates like the clamp to +-6
+        bool fast = !is_nan_bits(bmax) && F(mult) < __int_as_float(0x7F800000);
+        u32 v[8];
+        unpack8(u[r], v);
+        u32 word = 0;
+#pragma unroll
+        for (int i = 0; i < 8; i += 2) {
+            u32 lo, hi;
+            if (fast) {
+                lo = fp4_code_num(B(__fmul_rn(F(v[i]), F(mult))));
+                hi = fp4_code_num(B(__fmul_rn(F(v[i + 1]), F(mult))));
+            } else {
+                lo = fp4_code(clamp_bits(cnan(__fmul_rn(F(v[i]), F(mult))), -6.0f, 6.0f));
+                hi = fp4_code(clamp_bits(cnan(__fmul_rn(F(v[i + 1]), F(mult))), -6.0f, 6.0f));
+            }
+            word |= ((lo | (hi << 4)) & 0xFFu) << (4 * i);
+        }
+        long long at = (long long)sg[r].row * cols + sg[r].col0 + 8LL * sg[r].lane;
+        *reinterpret_cast<u32*>(q + at / 2) = word;
     }
-    *reinterpret_cast<u32*>(q + at / 2) = word;
 }

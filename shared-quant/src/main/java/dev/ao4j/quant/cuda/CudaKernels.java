@@ -42,9 +42,17 @@ final class CudaKernels {
     }
 
     static long grid(long segments, int tps) {
-        long perBlock = THREADS / tps;
+        return grid(segments, tps, 1);
+    }
+
+    /** Blocks for {@code segments} when each thread holds {@code perThread} of them. */
+    static long grid(long segments, int tps, int perThread) {
+        long perBlock = (long) THREADS / tps * perThread;
         return (segments + perBlock - 1) / perBlock;
     }
+
+    /** MX / NVFP4 blocks per thread in mx_quant and nvfp4_quant (SCALE_BLOCKS_PER_THREAD in quant.cu). */
+    static final int SCALE_BLOCKS_PER_THREAD = 4;
 
     // ---- int8 ----
 
@@ -103,7 +111,7 @@ final class CudaKernels {
         long nPad = ceilTo(n, 8);
         long kPad = ceilTo(k, 1024);
         int groups = Math.toIntExact(kPad / g);
-        int tps = 4; // a thread keeps chunk q of every 32-column window of its group (quant.cu)
+        int tps = g / 32; // a thread per 32-column window of its group (quant.cu)
         float c = (float) (1.0 / 15);
         float eps = Float.MIN_NORMAL; // Tinygemm.defaultEps(BF16)
         return new Plan(w, n, nPad, 8,
@@ -129,7 +137,7 @@ final class CudaKernels {
         long n = w.shape().dim(0);
         long k = w.shape().dim(1);
         int groups = Math.toIntExact(k / g);
-        int tps = 4; // a thread keeps chunk q of every 32-column window of its group (quant.cu)
+        int tps = g / 32; // a thread per 32-column window of its group (quant.cu)
         float c = (float) (1.0 / 15);
         return new Plan(w, n, n, 1,
                 List.of(Plan.Output.rows(qdata, k / 2), new Plan.Output(scale, 2, groups, 1),
@@ -280,7 +288,7 @@ final class CudaKernels {
         return new Plan(w, n, ceilTo(n, SWIZZLE_ROWS), SWIZZLE_ROWS,
                 List.of(Plan.Output.rows(q, elem.isPacked() ? k / 2 : k), Plan.Output.zeroedRows(scale, 4 * tilesPerRow)),
                 rows -> List.of(),
-                ch -> List.of(new Plan.Launch("mx_quant", grid(ch.rows() * blocks, 4), List.of(
+                ch -> List.of(new Plan.Launch("mx_quant", grid(ch.rows() * blocks, 4, SCALE_BLOCKS_PER_THREAD), List.of(
                         new Plan.Arg.In(), new Plan.Arg.I64(ch.inputRows()), new Plan.Arg.I64(ch.rows()),
                         new Plan.Arg.I64(k), new Plan.Arg.I32(e[0]), new Plan.Arg.I32(scalingArg(scaling)),
                         new Plan.Arg.I32(e[1]), new Plan.Arg.I32(e[2]), new Plan.Arg.F32(max),
@@ -321,7 +329,7 @@ final class CudaKernels {
         int amaxTps = tps(k);
         return new Plan(w, n, nPad, SWIZZLE_ROWS, List.copyOf(outputs),
                 rows -> two ? List.of(4L) : List.of(),
-                ch -> List.of(new Plan.Launch("nvfp4_quant", grid(ch.rows() * blocks, 2), List.of(
+                ch -> List.of(new Plan.Launch("nvfp4_quant", grid(ch.rows() * blocks, 2, SCALE_BLOCKS_PER_THREAD), List.of(
                         new Plan.Arg.In(), new Plan.Arg.I64(ch.inputRows()), new Plan.Arg.I64(ch.rows()),
                         new Plan.Arg.I64(k), two ? new Plan.Arg.Scratch(0) : new Plan.Arg.I64(0),
                         new Plan.Arg.I32(two ? 1 : 0), new Plan.Arg.F32(inv2688), new Plan.Arg.F32(inv6),

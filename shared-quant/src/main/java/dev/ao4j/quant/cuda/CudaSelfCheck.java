@@ -205,7 +205,9 @@ public final class CudaSelfCheck {
 
     /**
      * A bf16 weight: "normal" is N(0, 0.02) like a trained Linear; "wide" spans many binades; "edge" mixes rows of
-     * zeros, NaN, ±Inf, subnormals, huge values, a single outlier and signed zeros into normal data; "special"
+     * zeros, NaN, ±Inf, subnormals, huge values, a single outlier and signed zeros into normal data, rows of normal
+     * data with -0.0 among it (no NaN or infinity: the kernels' fast paths) and rows of small integers times a power
+     * of two (quotients that land exactly on rounding midpoints); "special"
      * fills whole rows with the cases that decide NaN payloads and overflow ({@link #special}).
      */
     public static Tensor input(String kind, Shape shape, long seed) {
@@ -215,7 +217,7 @@ public final class CudaSelfCheck {
         long rows = shape.dim(0);
         long cols = shape.dim(1);
         for (long r = 0; r < rows; r++) {
-            int mode = kind.equals("edge") ? (int) (r % 12) : -1;
+            int mode = kind.equals("edge") ? (int) (r % 14) : -1;
             for (long c = 0; c < cols; c++) {
                 float v = switch (kind) {
                     case "wide" -> (float) (rnd.nextGaussian() * Math.pow(2, rnd.nextInt(-40, 40)));
@@ -233,6 +235,8 @@ public final class CudaSelfCheck {
                     case 8 -> (c / 64) % 2 == 0 ? 0f : v;
                     case 9 -> Float.intBitsToFloat(0x7F7F0000) * (c % 2 == 0 ? 1 : -1);
                     case 10 -> 1e-30f * (float) rnd.nextGaussian();
+                    case 11 -> c % 7 == 3 ? -0f : v;
+                    case 12 -> Math.scalb((float) (rnd.nextInt(31) - 15), (int) (r % 9) - 4);
                     default -> v;
                 };
                 t.setFloat(r * cols + c, v);

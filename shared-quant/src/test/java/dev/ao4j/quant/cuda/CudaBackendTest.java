@@ -231,7 +231,7 @@ class CudaBackendTest {
         assertEquals(72, last.inputRows());
         Plan.Launch l = p.launches().apply(last).getFirst();
         assertEquals("mx_quant", l.kernel());
-        assertEquals(128 * 35 / 64, l.grid(), "64 blocks of 32 per 256 threads");
+        assertEquals((128 * 35 + 255) / 256, l.grid(), "64 groups of 4 threads per 256 threads, 4 blocks of 32 each");
         assertEquals(new Plan.Arg.I64(72), l.args().get(1));
         assertEquals(new Plan.Arg.I32(3), l.args().get(5), "RCEIL");
         assertEquals(new Plan.Arg.I32(2), l.args().get(4), "fp4");
