@@ -33,7 +33,8 @@ import jcuda.driver.JCudaDriver;
 /**
  * The one class that touches JCuda (dependencies.md G9: JCudaDriver's class initializer fails without libcuda, so
  * {@link CudaProbe} loads this class reflectively, only after the driver loaded). Driver API only: the kernels are
- * PTX from the jar, JIT-compiled by the driver with {@code cuModuleLoadData}; the primary context of device 0.
+ * PTX from the jar, JIT-compiled by the driver with {@code cuModuleLoadData}; one instance per device, on its primary
+ * context ({@link MultiGpu} spreads a job's rows over several).
  *
  * <p>Feeding: {@link #run} cuts a plan into row chunks of about {@link #CHUNK_BYTES} of input and runs them on
  * two streams with two sets of pinned host and device buffers. While chunk i is copied in, quantized and copied
@@ -42,7 +43,7 @@ import jcuda.driver.JCudaDriver;
  * output tensors at the same time. Calls are serialized (one job at a time per JVM).
  *
  * <p>Host copies (mapped tensor → pinned buffer, pinned results → output tensors) are cut into pieces copied by
- * {@link #COPY_THREADS} threads: one thread copies 5 to 7 GB/s out of a file mapping, which was the pipeline's
+ * {@link #COPY_THREADS} threads (shared out among the devices): one thread copies 5 to 7 GB/s out of a file mapping, which was the pipeline's
  * bottleneck. (Registering the mapping itself with {@code cuMemHostRegister} would skip the copy, but pinning a
  * shared file mapping is not supported by every driver and pins the whole range first; plain copies into pinned
  * memory work everywhere.)
@@ -62,15 +63,13 @@ final class CudaDevice implements CudaRunner {
     private static final long COPY_PIECE = 4L << 20;
 
     private final CUcontext context;
+    private final int ordinal;
     private final String name;
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final CUstream[] streams = {new CUstream(), new CUstream()};
     private final Slot[] slots = {new Slot(), new Slot()};
-    private final ExecutorService copiers = Executors.newFixedThreadPool(COPY_THREADS, r -> {
-        Thread t = new Thread(r, "ao4j-cuda-host-copy");
-        t.setDaemon(true);
-        return t;
-    });
+    private final int copyThreads;
+    private final ExecutorService copiers;
     private long chunkBytes = CHUNK_BYTES;
     /** The whole input of a plan with a reduce pass, on the device (grown on demand, kept between calls). */
     private CUdeviceptr resident;
@@ -79,9 +78,16 @@ final class CudaDevice implements CudaRunner {
     private final List<CUdeviceptr> tensorScratch = new ArrayList<>();
     private final List<Long> tensorScratchCap = new ArrayList<>();
 
-    private CudaDevice(CUcontext context, String name, CUmodule module) {
+    private CudaDevice(CUcontext context, int ordinal, String name, CUmodule module, int copyThreads) {
         this.context = context;
+        this.ordinal = ordinal;
         this.name = name;
+        this.copyThreads = copyThreads;
+        this.copiers = Executors.newFixedThreadPool(copyThreads, r -> {
+            Thread t = new Thread(r, "ao4j-cuda" + ordinal + "-host-copy");
+            t.setDaemon(true);
+            return t;
+        });
         for (String k : List.of("int8_sym", "int4_tinygemm", "int4_mslk", "fp8_amax", "fp8_quant", "fp8_tile", "mx_quant",
                 "nvfp4_quant")) {
             CUfunction f = new CUfunction();
@@ -91,29 +97,47 @@ final class CudaDevice implements CudaRunner {
         for (CUstream s : streams) cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING);
     }
 
-    /** Called reflectively by {@link CudaProbe}: initializes the driver, device 0 and the kernel module. */
-    public static CudaRunner open() {
+    /**
+     * Called reflectively by {@link CudaProbe}: initializes the driver and opens every device of {@code ordinals}
+     * (null: all the driver reports, which honours CUDA_VISIBLE_DEVICES); one device runs jobs itself, several run
+     * them as a {@link MultiGpu}. Copy threads are shared out among the devices.
+     */
+    public static CudaRunner open(int[] ordinals) {
         JCudaDriver.setExceptionsEnabled(true);
         cuInit(0);
         int[] count = {0};
         cuDeviceGetCount(count);
         if (count[0] == 0) throw new IllegalStateException("the CUDA driver loaded but reports no device");
+        int[] use = ordinals != null ? ordinals : java.util.stream.IntStream.range(0, count[0]).toArray();
+        int copyThreads = Math.max(1, COPY_THREADS / use.length);
+        List<CudaRunner> devices = new ArrayList<>();
+        for (int o : use) {
+            if (o < 0 || o >= count[0]) {
+                throw new IllegalStateException("CUDA device " + o + " does not exist: the driver reports " + count[0]);
+            }
+            devices.add(openDevice(o, copyThreads));
+        }
+        return devices.size() == 1 ? devices.getFirst() : new MultiGpu(devices);
+    }
+
+    private static CudaDevice openDevice(int ordinal, int copyThreads) {
         CUdevice dev = new CUdevice();
-        cuDeviceGet(dev, 0);
+        cuDeviceGet(dev, ordinal);
         byte[] nameBytes = new byte[256];
         cuDeviceGetName(nameBytes, nameBytes.length, dev);
         String name = new String(nameBytes, StandardCharsets.US_ASCII).trim().replace("\0", "");
         int[] major = {0};
         cuDeviceGetAttribute(major, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev);
         if (major[0] < 8) {
-            throw new IllegalStateException(name + " has compute capability " + major[0] + ".x; the kernels need 8.0+");
+            throw new IllegalStateException(name + " (device " + ordinal + ") has compute capability " + major[0]
+                    + ".x; the kernels need 8.0+");
         }
         CUcontext ctx = new CUcontext();
         cuDevicePrimaryCtxRetain(ctx, dev);
         cuCtxSetCurrent(ctx);
         CUmodule module = new CUmodule();
         cuModuleLoadData(module, ptx(major[0] >= 9 ? "quant.sm_90.ptx" : "quant.sm_80.ptx"));
-        return new CudaDevice(ctx, name, module);
+        return new CudaDevice(ctx, ordinal, name, module, copyThreads);
     }
 
     private static byte[] ptx(String resource) {
@@ -138,33 +162,42 @@ final class CudaDevice implements CudaRunner {
     }
 
     @Override
-    public synchronized void run(Plan plan) {
+    public synchronized void run(Plan plan, long rowFrom, long rowTo) {
+        if (rowFrom < 0 || rowTo > plan.rows() || rowFrom > rowTo || rowFrom % plan.rowAlign() != 0
+                || (rowTo % plan.rowAlign() != 0 && rowTo != plan.rows())) {
+            throw new IllegalArgumentException("rows [" + rowFrom + ", " + rowTo + ") of " + plan.rows()
+                    + " are not aligned to " + plan.rowAlign());
+        }
+        if (plan.reduce() != null && (rowFrom != 0 || rowTo != plan.rows())) {
+            throw new IllegalArgumentException("a plan with a reduce pass runs over the whole tensor");
+        }
         try {
             cuCtxSetCurrent(context);
-            runChunks(plan);
+            runChunks(plan, rowFrom, rowTo);
         } catch (CudaException e) {
-            throw new CudaFailure("CUDA error while quantizing on " + name + ": " + e.getMessage(), e);
+            throw new CudaFailure("CUDA error while quantizing on " + name + " (device " + ordinal + "): "
+                    + e.getMessage(), e);
         }
     }
 
-    private void runChunks(Plan plan) {
+    private void runChunks(Plan plan, long rowFrom, long rowTo) {
         long rowBytes = Math.max(1, plan.inputRowBytes());
         long align = plan.rowAlign();
         long chunkRows = Math.max(align, chunkBytes / rowBytes / align * align);
-        chunkRows = Math.min(chunkRows, (plan.rows() + align - 1) / align * align);
+        chunkRows = Math.min(chunkRows, (rowTo - rowFrom + align - 1) / align * align);
         for (Slot s : slots) s.ensure(plan, chunkRows, rowBytes);
         boolean twoPass = plan.reduce() != null;
         if (twoPass) reducePass(plan, chunkRows, rowBytes);
         Plan.Chunk[] pending = new Plan.Chunk[2];
         int i = 0;
-        for (long r0 = 0; r0 < plan.rows(); r0 += chunkRows, i++) {
+        for (long r0 = rowFrom; r0 < rowTo; r0 += chunkRows, i++) {
             int k = i % 2;
             Slot s = slots[k];
             if (pending[k] != null) {
                 cuStreamSynchronize(streams[k]);
                 scatter(plan, pending[k], s);
             }
-            Plan.Chunk c = plan.chunk(r0, Math.min(chunkRows, plan.rows() - r0));
+            Plan.Chunk c = plan.chunk(r0, Math.min(chunkRows, rowTo - r0));
             CUdeviceptr in;
             List<CUdeviceptr> scratch;
             if (twoPass) {
@@ -248,7 +281,7 @@ final class CudaDevice implements CudaRunner {
 
     /** {@code MemorySegment.copy} cut into pieces over the copy threads (the calling thread copies one). */
     private void hostCopy(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, long bytes) {
-        int pieces = (int) Math.min(COPY_THREADS, bytes / COPY_PIECE);
+        int pieces = (int) Math.min(copyThreads, bytes / COPY_PIECE);
         if (pieces <= 1) {
             MemorySegment.copy(src, srcOff, dst, dstOff, bytes);
             return;

@@ -4,10 +4,15 @@ import java.lang.reflect.InvocationTargetException;
 
 /**
  * Finds out once per JVM whether CUDA kernels can run here: the JCuda driver class must initialize (it links
- * libcuda.so.1), the driver must report a device of compute capability 8.0 or higher, and the PTX module must
- * load. Nothing in this class mentions a JCuda type, so it loads on any host (dependencies.md G9).
+ * libcuda.so.1), the driver must report devices of compute capability 8.0 or higher, and the PTX module must
+ * load on each. Every device the driver reports is used (CUDA_VISIBLE_DEVICES narrows that, as for any CUDA
+ * program); {@value #DEVICES_ENV} names the devices explicitly, as a comma-separated list of ordinals. Nothing in
+ * this class mentions a JCuda type, so it loads on any host (dependencies.md G9).
  */
 public final class CudaProbe {
+    /** Environment variable listing the CUDA device ordinals to use, e.g. {@code 0,1}. */
+    public static final String DEVICES_ENV = "AO4J_CUDA_DEVICES";
+
     private static Status status;
     private static CudaRunner runner;
 
@@ -39,8 +44,16 @@ public final class CudaProbe {
             status = new Status(false, "no CUDA driver: " + describe(e), null);
             return;
         }
+        int[] ordinals;
         try {
-            Object r = Class.forName("dev.ao4j.quant.cuda.CudaDevice").getMethod("open").invoke(null);
+            ordinals = ordinals(System.getenv(DEVICES_ENV));
+        } catch (IllegalArgumentException e) {
+            status = new Status(false, e.getMessage(), null);
+            return;
+        }
+        try {
+            Object r = Class.forName("dev.ao4j.quant.cuda.CudaDevice").getMethod("open", int[].class)
+                    .invoke(null, (Object) ordinals);
             runner = (CudaRunner) r;
             status = new Status(true, null, runner.deviceName());
         } catch (InvocationTargetException e) {
@@ -48,6 +61,25 @@ public final class CudaProbe {
         } catch (ReflectiveOperationException | LinkageError e) {
             status = new Status(false, "CUDA backend failed to load: " + describe(e), null);
         }
+    }
+
+    /** The ordinals of a {@value #DEVICES_ENV} value, or null (all devices) when it is unset or blank. */
+    static int[] ordinals(String value) {
+        if (value == null || value.isBlank()) return null;
+        String[] parts = value.split(",");
+        int[] out = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                out[i] = Integer.parseInt(parts[i].trim());
+            } catch (NumberFormatException e) {
+                out[i] = -1;
+            }
+            if (out[i] < 0) {
+                throw new IllegalArgumentException(DEVICES_ENV + " must list CUDA device ordinals like 0,1 but was '"
+                        + value + "'");
+            }
+        }
+        return out;
     }
 
     private static String describe(Throwable t) {

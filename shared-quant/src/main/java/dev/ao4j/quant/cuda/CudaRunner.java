@@ -12,7 +12,16 @@ interface CudaRunner {
     void chunkBytes(long bytes);
 
     /** Runs {@code plan} over its whole input and fills its output tensors. */
-    void run(Plan plan);
+    default void run(Plan plan) {
+        run(plan, 0, plan.rows());
+    }
+
+    /**
+     * Runs {@code plan} over rows {@code [rowFrom, rowTo)} of its row space and fills those rows' part of its output
+     * tensors. {@code rowFrom} is a multiple of the plan's row alignment and {@code rowTo} one too or the end; a plan
+     * with a {@link Plan#reduce} pass needs the whole tensor and takes only the whole range.
+     */
+    void run(Plan plan, long rowFrom, long rowTo);
 
     /**
      * Seconds per run of {@code plan}'s launches over the whole tensor already on the device (no host copies),

@@ -93,7 +93,7 @@ class CudaBackendTest {
         }
 
         @Override
-        public void run(Plan plan) {
+        public void run(Plan plan, long rowFrom, long rowTo) {
             runs++;
             throw new CudaFailure("CUDA_ERROR_LAUNCH_FAILED (test)", null);
         }
