@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The streaming quantization pipeline: source checkpoint → per-tensor decision → quantize → sink, in source order.
@@ -20,17 +21,27 @@ import java.util.concurrent.Future;
  * tensors are memory-mapped views; each output is released once the sink has written it). {@link Overlap#WRITE_BEHIND}
  * hands each result to one writer thread and quantizes the next tensor while the sink writes it: the disk write of
  * tensor i overlaps the read and quantization of tensor i+1 (on the CPU or the GPU), with at most two tensors in
- * flight. The sink sees the same calls in the same order either way, all from one thread; commit comes after the
- * last write.
+ * flight. It also reads ahead ({@link ReadAhead#PAGE_CACHE}): while tensor i is quantized, a third thread brings
+ * tensor i+1's mapped bytes into the page cache, so that with a cold cache the disk read of tensor i+1 overlaps too
+ * instead of blocking the quantizer page by page. Read-ahead is at most one tensor ahead and takes page cache only,
+ * no anonymous memory; it is a hint, so a failure is logged once and the run goes on without it; and it never
+ * outlives {@code quantize}, which interrupts and joins it before returning, also on failure (the caller may unmap
+ * the checkpoint right after). The sink sees the same calls in the same order in every mode, all from one thread;
+ * commit comes after the last write.
  */
 public final class Quantizer {
+    private static final System.Logger LOG = System.getLogger("dev.ao4j.quant.pipeline");
+
     private Quantizer() {}
 
     /** Whether the sink's writes overlap the quantization of the next tensor. */
     public enum Overlap {
         /** Read, quantize, write; then the next tensor. At most one tensor in flight. */
         SERIAL,
-        /** The sink writes tensor i on a writer thread while tensor i+1 is quantized. At most two in flight. */
+        /**
+         * The sink writes tensor i on a writer thread while tensor i+1 is quantized, and tensor i+1's bytes are read
+         * into the page cache on a read-ahead thread while tensor i is quantized. At most two tensors in flight.
+         */
         WRITE_BEHIND
     }
 
@@ -42,16 +53,32 @@ public final class Quantizer {
     /**
      * Runs {@code recipe} over every tensor of {@code source} into {@code sink}, then commits the sink. With
      * {@link Overlap#WRITE_BEHIND} a failing write surfaces here, naming its tensor, once the tensor after it is
-     * quantized (or at the end); nothing is written after a failure and the sink is not committed.
+     * quantized (or at the end); nothing is written after a failure and the sink is not committed. Reads ahead with
+     * {@link ReadAhead#PAGE_CACHE} in {@link Overlap#WRITE_BEHIND} mode and not at all in {@link Overlap#SERIAL}.
      */
     public static QuantReport quantize(ShardedCheckpoint source, Recipe recipe, ModelSink sink, QuantListener listener,
                                        Overlap overlap) {
+        return quantize(source, recipe, sink, listener, overlap,
+                overlap == Overlap.WRITE_BEHIND ? ReadAhead.PAGE_CACHE : ReadAhead.NONE);
+    }
+
+    /**
+     * {@link #quantize(ShardedCheckpoint, Recipe, ModelSink, QuantListener, Overlap)} with the read-ahead chosen by
+     * the caller, in either mode: {@code readAhead} runs for tensor i+1 once tensor i has started (after
+     * {@link QuantListener#tensorStarted}), on its own thread, and is interrupted when tensor i+2 starts or the run
+     * ends; every read-ahead has returned when this method returns or throws.
+     */
+    public static QuantReport quantize(ShardedCheckpoint source, Recipe recipe, ModelSink sink, QuantListener listener,
+                                       Overlap overlap, ReadAhead readAhead) {
         long start = System.nanoTime();
         List<String> names = source.names();
         long inputBytes = names.stream().mapToLong(n -> source.info(n).byteSize()).sum();
         listener.runStarted(names.size(), inputBytes);
-        List<TensorResult> results = overlap == Overlap.SERIAL ? serial(source, recipe, sink, listener)
-                : writeBehind(source, recipe, sink, listener);
+        List<TensorResult> results;
+        try (Prefetch prefetch = new Prefetch(source, readAhead)) {
+            results = overlap == Overlap.SERIAL ? serial(source, recipe, sink, listener, prefetch)
+                    : writeBehind(source, recipe, sink, listener, prefetch);
+        }
         QuantReport report = new QuantReport(recipe.name(), results, System.nanoTime() - start);
         sink.commit(report);
         listener.runFinished(report);
@@ -59,12 +86,13 @@ public final class Quantizer {
     }
 
     private static List<TensorResult> serial(ShardedCheckpoint source, Recipe recipe, ModelSink sink,
-                                             QuantListener listener) {
+                                             QuantListener listener, Prefetch prefetch) {
         List<String> names = source.names();
         List<TensorResult> results = new ArrayList<>(names.size());
         for (int i = 0; i < names.size(); i++) {
             String name = names.get(i);
             listener.tensorStarted(i, name);
+            prefetch.started(i);
             Done d = process(name, source.info(name), source.tensor(name), recipe);
             long w0 = System.nanoTime();
             d.write(sink);
@@ -81,7 +109,7 @@ public final class Quantizer {
      * being written and the one waiting). Listener events stay on the calling thread.
      */
     private static List<TensorResult> writeBehind(ShardedCheckpoint source, Recipe recipe, ModelSink sink,
-                                                  QuantListener listener) {
+                                                  QuantListener listener, Prefetch prefetch) {
         List<String> names = source.names();
         List<TensorResult> results = new ArrayList<>(names.size());
         ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
@@ -96,6 +124,7 @@ public final class Quantizer {
             for (int i = 0; i < names.size(); i++) {
                 String name = names.get(i);
                 listener.tensorStarted(i, name);
+                prefetch.started(i);
                 Done d = process(name, source.info(name), source.tensor(name), recipe);
                 if (inFlight != null) finish(inFlight, names.get(inFlightIndex), inFlightIndex, results, listener);
                 inFlight = writer.submit(() -> {
@@ -142,16 +171,81 @@ public final class Quantizer {
         return new Ao4jException("writing the tensor failed: " + msg, Where.tensor(null, name), cause);
     }
 
-    private static void awaitQuietly(ExecutorService writer) {
+    private static void awaitQuietly(ExecutorService pool) {
         boolean interrupted = false;
         while (true) {
             try {
-                if (writer.awaitTermination(1, java.util.concurrent.TimeUnit.DAYS)) break;
+                if (pool.awaitTermination(1, java.util.concurrent.TimeUnit.DAYS)) break;
             } catch (InterruptedException e) {
                 interrupted = true;
             }
         }
         if (interrupted) Thread.currentThread().interrupt();
+    }
+
+    /**
+     * Runs the read-ahead of tensor i+1 once tensor i has started, on one daemon thread. When tensor i starts, the
+     * read-ahead of tensor i-1 is interrupted (its tensor is done) while that of tensor i may go on (it is still
+     * ahead of the quantizer inside tensor i): so at most one read-ahead runs and one waits, never more than one
+     * tensor past the one being processed. The first failure is logged, with its tensor, and read-ahead stops for
+     * the rest of the run; the run itself goes on.
+     */
+    private static final class Prefetch implements AutoCloseable {
+        private final ShardedCheckpoint source;
+        private final List<String> names;
+        private final ReadAhead readAhead;
+        private final ExecutorService thread; // null: nothing to read ahead
+        private final AtomicBoolean failed = new AtomicBoolean();
+        private Future<?> behind; // the read-ahead of the tensor being processed
+        private Future<?> ahead; // the read-ahead of the next tensor
+
+        Prefetch(ShardedCheckpoint source, ReadAhead readAhead) {
+            this.source = source;
+            this.names = source.names();
+            this.readAhead = readAhead;
+            this.thread = readAhead == ReadAhead.NONE ? null : Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "ao4j-read-ahead");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+
+        /** Tensor {@code index} has started: read the one after it ahead. */
+        void started(int index) {
+            if (thread == null) return;
+            if (behind != null) behind.cancel(true);
+            behind = ahead;
+            ahead = null;
+            if (index + 1 < names.size() && !failed.get()) {
+                String name = names.get(index + 1);
+                Tensor tensor = source.tensor(name);
+                ahead = thread.submit(() -> load(name, tensor));
+            }
+        }
+
+        private void load(String name, Tensor tensor) {
+            if (failed.get()) return;
+            try {
+                readAhead.load(name, tensor);
+            } catch (RuntimeException | Error e) {
+                // Errors too (a page fault on a truncated file is an InternalError): rethrown here they would only
+                // sit unread in the Future, and the quantizer meets the same bytes anyway and fails with its own
+                if (Thread.currentThread().isInterrupted()) return; // stopped because its tensor was behind
+                if (failed.compareAndSet(false, true)) {
+                    String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                    LOG.log(System.Logger.Level.WARNING, "read-ahead of tensor " + name + " failed (" + msg
+                            + "); the run goes on without reading ahead");
+                }
+            }
+        }
+
+        /** Interrupts the running read-ahead, drops the waiting one, and waits until the thread has ended. */
+        @Override
+        public void close() {
+            if (thread == null) return;
+            thread.shutdownNow();
+            awaitQuietly(thread);
+        }
     }
 
     /** A tensor ready for the sink: kept as is (quantized == null) or quantized. */

@@ -51,14 +51,14 @@ class QuantizerOverlapTest {
         return ShardedCheckpoint.open(dir);
     }
 
-    private static Tensor fill(Shape shape, int seed) {
+    static Tensor fill(Shape shape, int seed) {
         Tensor t = Tensor.allocate(DType.BF16, shape);
         for (long i = 0; i < shape.numel(); i++) t.setFloat(i, (float) Math.sin(seed * 31 + i) * 0.05f);
         return t;
     }
 
     /** int8wo on the CPU, with a hook run before each quantize. */
-    private static Recipe recipe(Consumer<Tensor> beforeQuantize) {
+    static Recipe recipe(Consumer<Tensor> beforeQuantize) {
         var config = Recipes.config("int8wo");
         WeightQuantizer cpu = WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.REFERENCE);
         WeightQuantizer hooked = new WeightQuantizer() {
@@ -82,7 +82,7 @@ class QuantizerOverlapTest {
     }
 
     /** Records every call, and the threads that made them. */
-    private static class RecordingSink implements ModelSink {
+    static class RecordingSink implements ModelSink {
         final List<String> calls = Collections.synchronizedList(new ArrayList<>());
         final Set<Thread> writeThreads = ConcurrentHashMap.newKeySet();
         final List<byte[]> bytes = Collections.synchronizedList(new ArrayList<>());
