@@ -84,14 +84,12 @@ final class BenchPipelineCommand implements Callable<Integer> {
     @Option(names = "--kv-heads", defaultValue = "8") int kvHeads;
     @Option(names = "--vocab", defaultValue = "128256") int vocab;
 
-    @Option(names = "--overlap", paramLabel = "serial|write-behind", defaultValue = "write-behind",
-            description = "Recipe rows: write tensor i while tensor i+1 is read ahead and quantized, as ao4j quantize "
-                    + "does, or one tensor at a time (default: ${DEFAULT-VALUE}).")
-    String overlap;
-
-    @Option(names = "--no-read-ahead", description = "With write-behind: do not read the next tensor into the page "
-            + "cache ahead of its quantization (to measure what read-ahead brings).")
-    boolean noReadAhead;
+    @Option(names = "--overlap", paramLabel = "serial|write-behind|write-behind-no-read-ahead",
+            description = "Recipe rows: write-behind writes tensor i while tensor i+1 is read ahead and quantized, as "
+                    + "ao4j quantize does (the default); serial does one tensor at a time; write-behind-no-read-ahead "
+                    + "leaves the read to the quantizer's page faults. Repeat to run each recipe in each mode, in "
+                    + "the order given, in this one process (a ratio within one process is the fair comparison).")
+    List<String> overlaps = new ArrayList<>();
 
     @Option(names = "--cold", description = "Before each run, drop the source model's files from the page cache "
             + "(posix_fadvise DONTNEED, no root needed; Linux), so that the run reads them from the disk. Says on "
@@ -110,9 +108,7 @@ final class BenchPipelineCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Quantizer.Overlap mode = overlapMode();
-        ReadAhead readAhead = mode == Quantizer.Overlap.WRITE_BEHIND && !noReadAhead ? ReadAhead.PAGE_CACHE
-                : ReadAhead.NONE;
+        List<Mode> modes = (overlaps.isEmpty() ? List.of("write-behind") : overlaps).stream().map(Mode::parse).toList();
         Backend backend = Backend.parse(device);
         boolean temporary = workDir == null;
         Path work = temporary ? Files.createTempDirectory("ao4j-bench-") : Files.createDirectories(workDir);
@@ -135,8 +131,8 @@ final class BenchPipelineCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "# largest tensor %s; max heap %s; %s, %d cpus%n", Sizes.human(largest),
                     Sizes.human(Runtime.getRuntime().maxMemory()), System.getProperty("java.vm.version"),
                     Runtime.getRuntime().availableProcessors());
-            out.printf(Locale.ROOT, "# %s%s, device %s, %s%n", mode == Quantizer.Overlap.SERIAL ? "serial" : "write-behind",
-                    readAhead == ReadAhead.NONE ? "" : " with read-ahead", backend.name().toLowerCase(Locale.ROOT),
+            out.printf(Locale.ROOT, "# overlap %s; device %s; %s%n",
+                    String.join(", ", modes.stream().map(Mode::name).toList()), backend.name().toLowerCase(Locale.ROOT),
                     cold ? "cold: the source's page cache dropped before each run" : "page cache as it is");
             out.println("| recipe | model | seconds | GB/s of input | peak anon RSS | peak / largest tensor |");
             out.println("|---|---:|---:|---:|---:|---:|");
@@ -146,17 +142,20 @@ final class BenchPipelineCommand implements Callable<Integer> {
                 Recipe r = new Recipe(recipe, qc, ModuleSelector.defaults(),
                         WeightQuantizers.forConfig(qc, DivMode.CUDA_RECIPROCAL, Kernel.VECTOR, backend), false, null);
                 Path outDir = work.resolve("out-" + recipe);
-                if (cold) evict(err, recipe, source);
-                QuantReport report;
-                PeakAnon peak = new PeakAnon();
-                try (peak;
-                     ShardedCheckpoint ck = ShardedCheckpoint.open(source);
-                     TorchAoPackageWriter sink = TorchAoPackageWriter.create(source, config,
-                             TorchAoQuantizationConfig.of(qc), outDir, 5_000_000_000L, true)) {
-                    report = Quantizer.quantize(ck, r, sink, peak, mode, readAhead);
+                for (Mode mode : modes) {
+                    String label = modes.size() == 1 ? recipe : recipe + "/" + mode.name();
+                    if (cold) evict(err, label, source);
+                    QuantReport report;
+                    PeakAnon peak = new PeakAnon();
+                    try (peak;
+                         ShardedCheckpoint ck = ShardedCheckpoint.open(source);
+                         TorchAoPackageWriter sink = TorchAoPackageWriter.create(source, config,
+                                 TorchAoQuantizationConfig.of(qc), outDir, 5_000_000_000L, true)) {
+                        report = Quantizer.quantize(ck, r, sink, peak, mode.overlap(), mode.readAhead());
+                    }
+                    printRow(out, label, report, peak, largest);
+                    deleteTree(outDir);
                 }
-                printRow(out, recipe, report, peak, largest);
-                deleteTree(outDir);
             }
             for (String spec : serving) {
                 String[] fs = spec.split(":", 2);
@@ -189,13 +188,18 @@ final class BenchPipelineCommand implements Callable<Integer> {
         out.flush();
     }
 
-    private Quantizer.Overlap overlapMode() {
-        return switch (overlap.toLowerCase(Locale.ROOT)) {
-            case "serial" -> Quantizer.Overlap.SERIAL;
-            case "write-behind" -> Quantizer.Overlap.WRITE_BEHIND;
-            default -> throw new InvalidConfigException("--overlap must be serial or write-behind but was '" + overlap
-                    + "'");
-        };
+    /** One {@code --overlap} value: how the pipeline overlaps writes and reads. */
+    private record Mode(String name, Quantizer.Overlap overlap, ReadAhead readAhead) {
+        static Mode parse(String s) {
+            return switch (s.toLowerCase(Locale.ROOT)) {
+                case "serial" -> new Mode("serial", Quantizer.Overlap.SERIAL, ReadAhead.NONE);
+                case "write-behind" -> new Mode("write-behind", Quantizer.Overlap.WRITE_BEHIND, ReadAhead.PAGE_CACHE);
+                case "write-behind-no-read-ahead" -> new Mode("write-behind-no-read-ahead",
+                        Quantizer.Overlap.WRITE_BEHIND, ReadAhead.NONE);
+                default -> throw new InvalidConfigException("--overlap must be serial, write-behind or "
+                        + "write-behind-no-read-ahead but was '" + s + "'");
+            };
+        }
     }
 
     /** {@code --cold}: drops the source's files from the page cache and says on stderr how much stayed. */

@@ -44,7 +44,7 @@ class BenchPipelineCommandTest {
                 r::toString);
         assertTrue(lines.get(1).startsWith("# largest tensor 16.38 kB"), r::toString); // gate/up/down: 128 x 64 bf16
         // the defaults are ao4j quantize's
-        assertEquals("# write-behind with read-ahead, device auto, page cache as it is", lines.get(2));
+        assertEquals("# overlap write-behind; device auto; page cache as it is", lines.get(2));
         assertEquals("| recipe | model | seconds | GB/s of input | peak anon RSS | peak / largest tensor |", lines.get(3));
         assertTrue(ROW.matcher(lines.get(5)).matches() && lines.get(5).startsWith("| int8wo |"), lines.get(5));
         assertTrue(ROW.matcher(lines.get(6)).matches() && lines.get(6).startsWith("| int4wo-32 |"), lines.get(6));
@@ -60,7 +60,8 @@ class BenchPipelineCommandTest {
                 "--device", "cpu", "--cold", "--work-dir", work));
         assertEquals(0, r.exitCode(), r::toString);
         List<String> lines = r.out().lines().toList();
-        assertEquals("# serial, device cpu, cold: the source's page cache dropped before each run", lines.get(2));
+        assertEquals("# overlap serial; device cpu; cold: the source's page cache dropped before each run",
+                lines.get(2));
         assertTrue(ROW.matcher(lines.get(5)).matches() && lines.get(5).startsWith("| int8wo |"), lines.get(5));
         assertTrue(ROW.matcher(lines.get(6)).matches() && lines.get(6).startsWith("| fp8dq-row |"), lines.get(6));
         // one line per run on stderr: the synthetic model (config.json + model.safetensors) was cached before the
@@ -82,17 +83,30 @@ class BenchPipelineCommandTest {
     }
 
     @Test
-    void writeBehindWithoutReadAheadIsNamedInTheHeader() {
-        CliTesting.Result r = ao4j(args(TINY, "--recipe", "int8wo", "--no-read-ahead", "--device", "cpu"));
+    void repeatedOverlapsRunEachRecipeInEachModeInTheOrderGiven() {
+        CliTesting.Result r = ao4j(args(TINY, "--recipe", "int8wo", "--recipe", "int4wo-32", "--device", "cpu",
+                "--overlap", "serial", "--overlap", "write-behind", "--overlap", "write-behind-no-read-ahead",
+                "--overlap", "SERIAL"));
         assertEquals(0, r.exitCode(), r::toString);
-        assertEquals("# write-behind, device cpu, page cache as it is", r.out().lines().toList().get(2));
+        List<String> lines = r.out().lines().toList();
+        assertEquals("# overlap serial, write-behind, write-behind-no-read-ahead, serial; device cpu; page cache as "
+                + "it is", lines.get(2));
+        List<String> labels = lines.subList(5, lines.size()).stream().map(l -> {
+            Matcher m = ROW.matcher(l);
+            assertTrue(m.matches(), l);
+            return m.group(1);
+        }).toList();
+        assertEquals(List.of("int8wo/serial", "int8wo/write-behind", "int8wo/write-behind-no-read-ahead",
+                "int8wo/serial", "int4wo-32/serial", "int4wo-32/write-behind", "int4wo-32/write-behind-no-read-ahead",
+                "int4wo-32/serial"), labels);
     }
 
     @Test
     void unknownOverlapOrDeviceIsAUsageError() {
         CliTesting.Result r = ao4j(args(TINY, "--recipe", "int8wo", "--overlap", "parallel"));
         assertEquals(ExitCodes.USAGE, r.exitCode(), r::toString);
-        assertTrue(r.err().contains("--overlap must be serial or write-behind but was 'parallel'"), r::toString);
+        assertTrue(r.err().contains("--overlap must be serial, write-behind or write-behind-no-read-ahead but was "
+                + "'parallel'"), r::toString);
         r = ao4j(args(TINY, "--recipe", "int8wo", "--device", "tpu"));
         assertEquals(ExitCodes.USAGE, r.exitCode(), r::toString);
         assertTrue(r.err().contains("--device must be auto, cpu or cuda but was 'tpu'"), r::toString);
