@@ -5,7 +5,9 @@
 #   copy the tree (with .device/) to the GPU host, then:
 #                        tools/gpu/run.sh check OUT        # kernels vs CPU reference + kernel throughput -> OUT/*.json
 #                        tools/gpu/run.sh e2e OUT [LAYERS] # synthetic Llama-3-8B-shaped model: int4/fp8 on the GPU vs
-#                                                          # the CPU and vs plain read+write of the same bytes
+#                                                          # the CPU and vs plain read+write of the same bytes; int4
+#                                                          # also as two bands (AO4J_CUDA_DEVICES=0,0, or 0,1 when
+#                                                          # there are two GPUs), which must give the same bytes
 #                        tools/gpu/run.sh all OUT [LAYERS] # check (at most CHECK_TIMEOUT s, default 120), then e2e
 #                                                          # with the CPU pipeline bench on fp8dq-row only
 # Builds on ../shared/tools/device-java (the runtime packer) when present.
@@ -21,6 +23,12 @@ pack)
   (cd "$top" && MAVEN_OPTS=--sun-misc-unsafe-memory-access=allow ./mvnw -q -B -o install -DskipTests \
      -pl shared-quant,transformers-config,cli)
   (cd "$top" && bash "$packer" pack cli/target/ao4j.jar)
+  # the backend uses JCuda's driver API only: drop the runtime, NVRTC and PTX-compiler natives (about 9 MB packed)
+  if command -v zip > /dev/null; then
+    zip -q -d "$top/.device/lib/ao4j.jar" 'lib/libJNvPTXCompiler*' 'lib/libJCudaRuntime*' 'lib/libJNvrtc*' || true
+  else
+    echo "zip not found: the JCuda natives the backend does not use stay in .device/lib/ao4j.jar" >&2
+  fi
   ;;
 check)
   out=${2:?output dir}; mkdir -p "$out"
@@ -43,22 +51,32 @@ e2e)
   t() { local s=$(date +%s%N); "$@"; local e=$(date +%s%N); printf '%d.%02d\n' $(( (e - s) / 1000000000 )) $(( (e - s) / 10000000 % 100 )); }
   sec=$(t bash -c "cat $src/*.safetensors > /dev/null"); echo "read only: $sec s" >> "$log"
   sec=$(t bash -c "cp -r $src $work/copy && sync"); echo "read+write (cp -r): $sec s" >> "$log"; rm -rf "$work/copy"
-  quantize() {
-    java -jar "$top/.device/lib/ao4j.jar" quantize "$src" --recipe "$1" --device "$2" --out "$work/q-$1-$2" \
-      --no-error-report --quiet --force >> "$out/e2e-stderr.txt" 2>&1
+  gpus=$(nvidia-smi --list-gpus 2>/dev/null | wc -l)
+  bands=$([ "$gpus" -ge 2 ] && echo 0,1 || echo 0,0)
+  quantize() {  # recipe, device (cuda2: two bands on the devices in $bands)
+    local dev=$2 env=()
+    [ "$dev" = cuda2 ] && { dev=cuda; env=(AO4J_CUDA_DEVICES="$bands"); }
+    env "${env[@]}" java -jar "$top/.device/lib/ao4j.jar" quantize "$src" --recipe "$1" --device "$dev" \
+      --out "$work/q-$1-$2" --no-error-report --quiet --force >> "$out/e2e-stderr.txt" 2>&1
   }
   for r in int4wo-128 fp8dq-row; do
-    for d in cuda cpu; do
+    devices="cuda cpu"; [ "$r" = int4wo-128 ] && devices="cuda cuda2 cpu"
+    for d in $devices; do
       sec=$(t quantize "$r" "$d"); syn=$(t sync)
       echo "quantize $r --device $d: $sec s, then sync $syn s ($(du -sb "$work/q-$r-$d" | cut -f1) bytes out)" >> "$log"
     done
-    if cmp -s <(cd "$work/q-$r-cuda" && cat *.safetensors) <(cd "$work/q-$r-cpu" && cat *.safetensors); then
-      echo "$r: cuda and cpu packages byte-identical" >> "$log"
-    else
-      echo "$r: cuda and cpu packages DIFFER" >> "$log"
-    fi
-    rm -rf "$work/q-$r-cuda" "$work/q-$r-cpu"
+    for d in $devices; do
+      [ "$d" = cpu ] && continue
+      if cmp -s <(cd "$work/q-$r-$d" && cat *.safetensors) <(cd "$work/q-$r-cpu" && cat *.safetensors); then
+        echo "$r: $d and cpu packages byte-identical" >> "$log"
+      else
+        echo "$r: $d and cpu packages DIFFER" >> "$log"
+      fi
+      rm -rf "$work/q-$r-$d"
+    done
+    rm -rf "$work/q-$r-cpu"
   done
+  echo "cuda2 ran as two bands on devices $bands ($gpus GPU(s) here)" >> "$log"
   cat "$log"
   ;;
 all)

@@ -136,6 +136,21 @@ static std::vector<Job> jobs(long long n, long long k) {
             else old::fp8_quant<<<grid(n, tps), 256>>>(x, n, k, 1, (int)k, tps, nullptr, c, fmax, e5, (uint8_t*)o[0], (old::u32*)o[1]);
         }});
     }
+    // the per-row kernels with fewer threads per row (more chunks per thread, up to MAXC)
+    for (int div : {2, 4}) {
+        int tps = std::max(1, tpsOf(k) / div);
+        if ((k / 8 + tps - 1) / tps > MAXC) continue;
+        J.push_back({"fp8 row tps" + std::to_string(tps), {(size_t)(n * k), (size_t)(4 * n)}, [=](const uint16_t* x, std::vector<void*>& o, bool nw) {
+            float c = 1.0f / 448.0f;
+            if (nw) fp8_quant<<<grid(n, tps), 256>>>(x, n, k, 1, (int)k, tps, nullptr, c, 448.0f, 0, (uint8_t*)o[0], (u32*)o[1]);
+            else old::fp8_quant<<<grid(n, tpsOf(k)), 256>>>(x, n, k, 1, (int)k, tpsOf(k), nullptr, c, 448.0f, 0, (uint8_t*)o[0], (old::u32*)o[1]);
+        }});
+        J.push_back({"int8 row tps" + std::to_string(tps), {(size_t)(n * k), (size_t)(4 * n)}, [=](const uint16_t* x, std::vector<void*>& o, bool nw) {
+            float c = (float)(1.0 / 127.5), eps = 1.1920929e-07f;
+            if (nw) int8_sym<<<grid(n, tps), 256>>>(x, n, k, (int)k, tps, (int8_t*)o[0], (u32*)o[1], c, eps, -128, 127);
+            else old::int8_sym<<<grid(n, tpsOf(k)), 256>>>(x, n, k, (int)k, tpsOf(k), (int8_t*)o[0], (old::u32*)o[1], c, eps, -128, 127);
+        }});
+    }
     if (n % 128 == 0 && k % 128 == 0) {
         J.push_back({"fp8 tile128", {(size_t)(n * k), (size_t)(4 * (n / 128) * (k / 128))}, [=](const uint16_t* x, std::vector<void*>& o, bool nw) {
             float c = 1.0f / 448.0f;
@@ -195,6 +210,46 @@ __global__ void fp4_all(unsigned long long* bad, unsigned long long* first) {
     }
 }
 
+// Every bf16 pair through the packed encoder against fp4_code_num (lanes: all 2^32 pairs of non-NaN bf16).
+__global__ void fp4_pairs(unsigned long long* bad) {
+    for (u64 i = blockIdx.x * (u64)blockDim.x + threadIdx.x; i < (1ull << 32); i += (u64)gridDim.x * blockDim.x) {
+        u32 y2 = (u32)i;
+        if (is_nan_bits(y2 << 16) || is_nan_bits(y2 & 0xFFFF0000u)) continue;
+        u32 c2 = fp4x2_of_bf16(y2);
+        if ((c2 & 0xFFFFu) != fp4_code_num(y2 << 16) || (c2 >> 16) != fp4_code_num(y2 & 0xFFFF0000u)) atomicAdd(bad, 1ull);
+    }
+}
+// Every non-NaN f32, rounded to odd in either lane, through the packed encoder against fp4_code_num.
+__global__ void fp4_round_odd(unsigned long long* bad) {
+    for (u64 i = blockIdx.x * (u64)blockDim.x + threadIdx.x; i < (1ull << 32); i += (u64)gridDim.x * blockDim.x) {
+        u32 b = (u32)i;
+        if (is_nan_bits(b)) continue;
+        u32 other = (u32)(i * 0x9E3779B1u) & 0x8FFFFFFFu;  // a number (exponent < 0x7F8) in the other lane
+        u32 ref = fp4_code_num(b), ro = fp4_code_num(other);
+        u32 c2 = fp4x2_of_bf16(bf2_round_odd(F(b), F(other))), d2 = fp4x2_of_bf16(bf2_round_odd(F(other), F(b)));
+        if ((c2 & 0xFFFFu) != ref || (d2 >> 16) != ref || (c2 >> 16) != ro) atomicAdd(bad, 1ull);
+    }
+}
+// MX: every bf16 x times every normal multiplier the kernel uses, packed path against fp4_code_num of the f32 product.
+__global__ void fp4_mx(unsigned long long* bad) {
+    u64 total = 65536ull * 254 * 2;
+    for (u64 i = blockIdx.x * (u64)blockDim.x + threadIdx.x; i < total; i += (u64)gridDim.x * blockDim.x) {
+        u32 x = (u32)(i & 0xFFFF), code = (u32)((i >> 16) % 254), rceil = (u32)((i >> 16) / 254);
+        if (is_nan_bits(x << 16)) continue;
+        u32 m = rceil && code == 0u ? 0x3F800000u : (254u - (code < 1u ? 1u : code)) << 23;
+        u32 got = fp4x2_of_bf16(bf2_fma(x | (x << 16), bf2_splat(m), 0x80008000u)) & 0xFFFFu;
+        if (got != fp4_code_num(B(__fmul_rn(F(x << 16), F(m))))) atomicAdd(bad, 1ull);
+    }
+}
+
+static void exhaustive(const char* what, void (*k)(unsigned long long*)) {
+    unsigned long long* d; CK(cudaMalloc(&d, 8)); CK(cudaMemset(d, 0, 8));
+    k<<<132 * 16, 256>>>(d);
+    unsigned long long h; CK(cudaMemcpy(&h, d, 8, cudaMemcpyDeviceToHost)); cudaFree(d);
+    printf("%s: %llu differ%s\n", what, h, h ? " <-- FAILURE" : "");
+    checks++; if (h) fails++;
+}
+
 int main(int argc, char** argv) {
     int seeds = argc > 1 ? atoi(argv[1]) : 3;
     cudaDeviceProp prop; CK(cudaGetDeviceProperties(&prop, 0));
@@ -206,6 +261,9 @@ int main(int argc, char** argv) {
         if (h[0]) { printf("first %llx\n", h[1]); fails++; }
         checks++;
     }
+    exhaustive("packed fp4 encoder vs fp4_code_num, every pair of bf16", fp4_pairs);
+    exhaustive("packed fp4 encoder after round-to-odd vs fp4_code_num, every f32", fp4_round_odd);
+    exhaustive("MX packed fp4 path vs fp4_code_num of the f32 product, every bf16 x normal multiplier", fp4_mx);
     long long N = 65536, K = 8192;
     uint16_t* x; CK(cudaMalloc(&x, N * K * 2));
     // equality: odd shapes and stress inputs

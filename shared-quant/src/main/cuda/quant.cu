@@ -346,10 +346,9 @@ int4_tinygemm(const uint16_t* x, long long n, long long k, long long n_pad, long
     u32 smid = bf16r(xmul(sc, mid));
     u32 zero = bf16r(xadd(mn, smid));
     u32 low = bf16r(xsub(zero, smid));
-    if (s.lane == 0) {
+    if (s.lane == 0) {  // (scale, zero) as one 4-byte store
         long long at = ((long long)(s.col0 / g) * n_pad + s.row) * 2;
-        scale_zero[at] = (uint16_t)(sc >> 16);
-        scale_zero[at + 1] = (uint16_t)(zero >> 16);
+        *reinterpret_cast<u32*>(scale_zero + at) = (sc >> 16) | (zero & 0xFFFF0000u);
     }
     float scf = F(sc), lowf = F(low);
     // fast: no NaN or infinity can arise and the scale lies in [2^-64, 2^64] (div_short's range): then every step
@@ -545,8 +544,10 @@ fp8_quant(const uint16_t* x, long long rows, long long cols, int br, int bc, int
     auto load = [&](int ch) { return ld16(base + 8 * ch); };
     int nch = bc / 8;
     uint4 cache[MAXC];
-    AbsMax am;
-    pass1(cache, s.lane, tps, nch, s.valid && br == 1, load, [&](uint4 u) { am.add(u); });
+    AbsMax am;  // the segment's own amax when br == 1; the chunks are cached either way (all loads in flight)
+    pass1(cache, s.lane, tps, nch, s.valid, load, [&](uint4 u) {
+        if (br == 1) am.add(u);
+    });
     u32 a = br == 1 ? seg_reduce(am.bits(), tps, UMaxOp()) : 0u;
     if (!s.valid) return;
     long long block = (long long)(s.row / br) * spr + s.col0 / bc;
@@ -556,15 +557,9 @@ fp8_quant(const uint16_t* x, long long rows, long long cols, int br, int bc, int
     float sc = F(sbits), rsc = __frcp_rn(sc);
     bool fast = fp8_fast(sc);
     uint8_t* out = q + (long long)s.row * cols + s.col0;
-    if (br == 1) {
-        pass2(cache, s.lane, tps, nch, load, [&](int ch, uint4 u) {
-            *reinterpret_cast<uint2*>(out + 8 * ch) = fp8_chunk(u, sc, rsc, fast, fmax, e5m2);
-        });
-    } else {
-        for (int ch = s.lane; ch < nch; ch += tps) {
-            *reinterpret_cast<uint2*>(out + 8 * ch) = fp8_chunk(load(ch), sc, rsc, fast, fmax, e5m2);
-        }
-    }
+    pass2(cache, s.lane, tps, nch, load, [&](int ch, uint4 u) {
+        *reinterpret_cast<uint2*>(out + 8 * ch) = fp8_chunk(u, sc, rsc, fast, fmax, e5m2);
+    });
 }
 
 // One 256-thread block per [br, bc] tile (br * bc / 8 <= 256 * MAXC chunks): amax and quantize in one read.
@@ -628,6 +623,30 @@ __device__ __forceinline__ u32 fp4_code_num(u32 b) {
     u32 code = min(B(__fmaf_rn(a, s, 12582912.0f)) - 0x4B400000u + base, 7u);
     return code | ((b >> 28) & 8u);
 }
+
+// fp4 codes of a pair of bf16 values that are not NaN (lower half first): codes in bits 0-3 and 16-19. With a = |y|,
+// the code is min(rint(2a), rint(a) + 2, rint(a / 2) + 4, 7): each term is e2m1's rounding on one of its ranges
+// (step 0.5 below 2, 1 up to 4, 2 beyond) and exceeds the others outside its range. Each rint comes from a single
+// packed bf16 fma into 192 + base, where bf16's step is 1 (ties to even, as the encoder); 192 + code keeps the code
+// in its low mantissa bits. Same codes as fp4_code_num (checked over every bf16 value).
+__device__ __forceinline__ u32 fp4x2_of_bf16(u32 y2) {
+    u32 a2 = y2 & 0x7FFF7FFFu;
+    u32 t1 = bf2_fma(a2, 0x40004000u, 0x43404340u);  // 2a + 192
+    u32 t2 = bf2_fma(a2, 0x3F803F80u, 0x43424342u);  // a + 194
+    u32 t4 = bf2_fma(a2, 0x3F003F00u, 0x43444344u);  // a / 2 + 196
+    u32 m = bf2_min(bf2_min(t1, t2), bf2_min(t4, 0x43474347u));  // ..., 199
+    return (m & 0x00070007u) | ((y2 >> 12) & 0x00080008u);
+}
+
+// A pair of f32 values that are not NaN as bf16 rounded to odd (truncated, the last bit set when bits were
+// dropped): rounding that to e2m1 (at most 2 significant bits, 6 fewer than bf16's) gives the f32 value's rounding.
+__device__ __forceinline__ u32 bf2_round_odd(float lo, float hi) {
+    u32 l = B(lo), h = B(hi);
+    return __byte_perm(l, h, 0x7632) | min(l & 0xFFFFu, 1u) | (min(h & 0xFFFFu, 1u) << 16);
+}
+
+// Byte p of a word of e2m1 codes from fp4x2_of_bf16's pair (first value in the low nibble).
+__device__ __forceinline__ u32 fp4_byte(u32 c2) { return (c2 | (c2 >> 12)) & 0xFFu; }
 
 // The fp8 code of already clamped f32 bits (torch's RNE cast; a NaN gives 0x7F with its sign).
 __device__ __forceinline__ u32 fp8_code(u32 y, int e5m2) {
@@ -705,11 +724,18 @@ extern "C" __global__ void mx_quant(const uint16_t* x, long long rows_real, long
             u32 m = scaling == 3 && code == 0u ? 0x3F800000u : code == 254u ? 0x00400000u
                     : (254u - (code < 1u ? 1u : code)) << 23;
             float mult = F(m);
-            if (elem == 2) {
+            if (elem == 2 && code != 254u) {
+                // the multiplier is a normal power of two: x * mult is exact in bf16 (or underflows to a code 0)
+                u32 mult2 = bf2_splat(m), x2[4] = {u[r].x, u[r].y, u[r].z, u[r].w}, word = 0;
+#pragma unroll
+                for (int p = 0; p < 4; p++) word |= fp4_byte(fp4x2_of_bf16(bf2_fma(x2[p], mult2, 0x80008000u))) << (8 * p);
+                *reinterpret_cast<u32*>(q + at / 2) = word;
+            } else if (elem == 2) {
                 u32 word = 0;
 #pragma unroll
                 for (int i = 0; i < 8; i += 2) {
-                    u32 pair = fp4_code_num(B(__fmul_rn(F(v[i]), mult))) | (fp4_code_num(B(__fmul_rn(F(v[i + 1]), mult))) << 4);
+                    u32 pair = fp4_code_num(B(__fmul_rn(F(v[i]), mult)))
+                               | (fp4_code_num(B(__fmul_rn(F(v[i + 1]), mult))) << 4);
                     word |= (pair & 0xFFu) << (4 * i);
                 }
                 *reinterpret_cast<u32*>(q + at / 2) = word;
@@ -805,15 +831,14 @@ extern "C" __global__ void nvfp4_quant(const uint16_t* x, long long rows_real, l
         u32 word = 0;
 #pragma unroll
         for (int i = 0; i < 8; i += 2) {
-            u32 lo, hi;
             if (fast) {
-                lo = fp4_code_num(B(__fmul_rn(F(v[i]), F(mult))));
-                hi = fp4_code_num(B(__fmul_rn(F(v[i + 1]), F(mult))));
+                u32 y2 = bf2_round_odd(__fmul_rn(F(v[i]), F(mult)), __fmul_rn(F(v[i + 1]), F(mult)));
+                word |= fp4_byte(fp4x2_of_bf16(y2)) << (4 * i);
             } else {
-                lo = fp4_code(clamp_bits(cnan(__fmul_rn(F(v[i]), F(mult))), -6.0f, 6.0f));
-                hi = fp4_code(clamp_bits(cnan(__fmul_rn(F(v[i + 1]), F(mult))), -6.0f, 6.0f));
+                u32 lo = fp4_code(clamp_bits(cnan(__fmul_rn(F(v[i]), F(mult))), -6.0f, 6.0f));
+                u32 hi = fp4_code(clamp_bits(cnan(__fmul_rn(F(v[i + 1]), F(mult))), -6.0f, 6.0f));
+                word |= ((lo | (hi << 4)) & 0xFFu) << (4 * i);
             }
-            word |= ((lo | (hi << 4)) & 0xFFu) << (4 * i);
         }
         long long at = (long long)sg[r].row * cols + sg[r].col0 + 8LL * sg[r].lane;
         *reinterpret_cast<u32*>(q + at / 2) = word;
