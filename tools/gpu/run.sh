@@ -7,7 +7,8 @@
 #                        tools/gpu/run.sh e2e OUT [LAYERS] # synthetic Llama-3-8B-shaped model: int4/fp8 on the GPU vs
 #                                                          # the CPU and vs plain read+write of the same bytes; int4
 #                                                          # also as two bands (AO4J_CUDA_DEVICES=0,0, or 0,1 when
-#                                                          # there are two GPUs), which must give the same bytes
+#                                                          # there are two GPUs), which must give the same bytes;
+#                                                          # then bench-pipeline --device cuda --cold per overlap mode
 #                        tools/gpu/run.sh all OUT [LAYERS] # check (at most CHECK_TIMEOUT s, default 120), then e2e
 #                                                          # with the CPU pipeline bench on fp8dq-row only
 # Builds on ../shared/tools/device-java (the runtime packer) when present.
@@ -53,11 +54,17 @@ e2e)
   sec=$(t bash -c "cp -r $src $work/copy && sync"); echo "read+write (cp -r): $sec s" >> "$log"; rm -rf "$work/copy"
   gpus=$(nvidia-smi --list-gpus 2>/dev/null | wc -l)
   bands=$([ "$gpus" -ge 2 ] && echo 0,1 || echo 0,0)
-  quantize() {  # recipe, device (cuda2: two bands on the devices in $bands)
-    local dev=$2 env=()
-    [ "$dev" = cuda2 ] && { dev=cuda; env=(AO4J_CUDA_DEVICES="$bands"); }
-    env "${env[@]}" java -jar "$top/.device/lib/ao4j.jar" quantize "$src" --recipe "$1" --device "$dev" \
-      --out "$work/q-$1-$2" --no-error-report --quiet --force >> "$out/e2e-stderr.txt" 2>&1
+  quantize() (  # recipe, device (cuda2: two bands on the devices in $bands); a subshell, for the export
+    local dev=$2
+    [ "$dev" = cuda2 ] && { dev=cuda; export AO4J_CUDA_DEVICES="$bands"; }
+    java -jar "$top/.device/lib/ao4j.jar" quantize "$src" --recipe "$1" --device "$dev" \
+      --out "$work/q-$1-$2" --no-error-report --quiet --force >> "$out/e2e-stderr.txt" 2>&1 \
+      || echo "quantize $1 --device $2: exit $?" >> "$log"
+  )
+  same() {  # two packages with the same safetensors bytes (and some)
+    local a b
+    a=$(cd "$1" 2>/dev/null && ls *.safetensors 2>/dev/null) b=$(cd "$2" 2>/dev/null && ls *.safetensors 2>/dev/null)
+    [ -n "$a" ] && [ "$a" = "$b" ] && cmp -s <(cd "$1" && cat $a) <(cd "$2" && cat $b)
   }
   for r in int4wo-128 fp8dq-row; do
     devices="cuda cpu"; [ "$r" = int4wo-128 ] && devices="cuda cuda2 cpu"
@@ -67,16 +74,20 @@ e2e)
     done
     for d in $devices; do
       [ "$d" = cpu ] && continue
-      if cmp -s <(cd "$work/q-$r-$d" && cat *.safetensors) <(cd "$work/q-$r-cpu" && cat *.safetensors); then
+      if same "$work/q-$r-$d" "$work/q-$r-cpu"; then
         echo "$r: $d and cpu packages byte-identical" >> "$log"
       else
-        echo "$r: $d and cpu packages DIFFER" >> "$log"
+        echo "$r: $d and cpu packages DIFFER (or one is missing)" >> "$log"
       fi
       rm -rf "$work/q-$r-$d"
     done
     rm -rf "$work/q-$r-cpu"
   done
   echo "cuda2 ran as two bands on devices $bands ($gpus GPU(s) here)" >> "$log"
+  # the GPU pipeline's time and peak anonymous memory per overlap mode, from a cold page cache (read-ahead matters)
+  java -jar "$top/.device/lib/ao4j.jar" bench-pipeline --model "$src" --device cuda --cold \
+    --recipe int4wo-128 --recipe fp8dq-row --overlap serial --overlap write-behind-no-read-ahead \
+    --overlap write-behind --work-dir "$work/bench-gpu" >> "$log" 2>> "$out/e2e-stderr.txt" || echo "bench-pipeline --device cuda: exit $?" >> "$log"
   cat "$log"
   ;;
 all)

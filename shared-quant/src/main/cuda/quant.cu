@@ -179,11 +179,30 @@ __device__ __forceinline__ Seg segment_of(unsigned long long nsegs, u32 spr, int
     return segment_at(blockIdx.x * (u32)(THREADS / tps) + threadIdx.x / (u32)tps, nsegs, spr, seglen, tps);
 }
 
-// Segment r of this thread when each thread holds `per` segments of one chunk each (tps threads per segment):
-// segment groups of THREADS / tps, block-major, so that each group's loads are contiguous.
-__device__ __forceinline__ Seg segment_of(int r, int per, unsigned long long nsegs, u32 spr, int seglen, int tps) {
-    return segment_at((blockIdx.x * (u32)per + (u32)r) * (u32)(THREADS / tps) + threadIdx.x / (u32)tps, nsegs, spr,
-                      seglen, tps);
+// The `per` segments of this thread when each thread holds that many of one chunk each (tps threads per segment):
+// segment groups of THREADS / tps, block-major, so that each group's loads are contiguous. One division for the
+// first; the others step along the row (one division each only when a step spans a whole row).
+template <int per>
+__device__ __forceinline__ void segments_of(Seg (&sg)[per], unsigned long long nsegs, u32 spr, int seglen, int tps) {
+    u32 step = (u32)(THREADS / tps);
+    sg[0] = segment_at(blockIdx.x * (u32)per * step + threadIdx.x / (u32)tps, nsegs, spr, seglen, tps);
+#pragma unroll
+    for (int r = 1; r < per; r++) {
+        if (step >= spr) {
+            sg[r] = segment_at(sg[r - 1].seg + step, nsegs, spr, seglen, tps);
+            continue;
+        }
+        Seg t = sg[r - 1];
+        t.seg += step;
+        t.valid = t.seg < nsegs;
+        u32 j = t.col0 / (u32)seglen + step;
+        if (j >= spr) {
+            j -= spr;
+            t.row++;
+        }
+        t.col0 = j * (u32)seglen;
+        sg[r] = t;
+    }
 }
 
 // Pass 1 over a thread's chunks of its segment: the first MAXC are loaded into `cache` (independent loads, all in
@@ -701,10 +720,10 @@ extern "C" __global__ void mx_quant(const uint16_t* x, long long rows_real, long
     u32 spr = (u32)(cols / 32);
     unsigned long long nsegs = (unsigned long long)rows * spr;
     Seg sg[per];
+    segments_of(sg, nsegs, spr, 32, tps);
     uint4 u[per];
 #pragma unroll
     for (int r = 0; r < per; r++) {  // every load in flight before the first block is reduced
-        sg[r] = segment_of(r, per, nsegs, spr, 32, tps);
         sg[r].valid = sg[r].valid && sg[r].row < rows_real;
         u[r] = sg[r].valid ? ld16(x + (long long)sg[r].row * cols + sg[r].col0 + 8LL * sg[r].lane)
                            : make_uint4(0, 0, 0, 0);
@@ -790,10 +809,10 @@ extern "C" __global__ void nvfp4_quant(const uint16_t* x, long long rows_real, l
     u32 spr = (u32)(cols / 16);
     unsigned long long nsegs = (unsigned long long)rows * spr;
     Seg sg[per];
+    segments_of(sg, nsegs, spr, 16, tps);
     uint4 u[per];
 #pragma unroll
     for (int r = 0; r < per; r++) {  // every load in flight before the first block is reduced
-        sg[r] = segment_of(r, per, nsegs, spr, 16, tps);
         sg[r].valid = sg[r].valid && sg[r].row < rows_real;
         u[r] = sg[r].valid ? ld16(x + (long long)sg[r].row * cols + sg[r].col0 + 8LL * sg[r].lane)
                            : make_uint4(0, 0, 0, 0);
@@ -804,6 +823,16 @@ extern "C" __global__ void nvfp4_quant(const uint16_t* x, long long rows_real, l
         if (is_nan_bits(am)) am = 0x7FC00000u;
         pts = cnan(__fmul_rn(F(am), inv_2688));
     }
+    // the block multiplier for each of the 256 e4m3 scale codes, (1 / pts) / scale or 1 / scale, one per thread
+    __shared__ u32 mult_of[256];
+    {
+        u32 sb = e4m3_bits(threadIdx.x);
+        mult_of[threadIdx.x] = use_pts ? cnan(__fdiv_rn(F(cnan(__fdiv_rn(1.0f, F(pts)))), F(sb)))
+                                       : cnan(__fdiv_rn(1.0f, F(sb)));
+    }
+    __syncthreads();
+    float pts_f = F(pts), pts_r = __frcp_rn(pts_f);
+    bool pts_ok = pts_f >= 0x1p-64f && pts_f <= 0x1p64f;  // div_rn's range (the quotients stay below 449)
 #pragma unroll
     for (int r = 0; r < per; r++) {
         u32 bmax = seg_reduce(abs_max_of(u[r]), tps, UMaxOp());
@@ -811,17 +840,13 @@ extern "C" __global__ void nvfp4_quant(const uint16_t* x, long long rows_real, l
         if (use_pts && sg[r].seg == 0 && sg[r].lane == 0) pts_out[0] = pts;
         if (is_nan_bits(bmax)) bmax = 0x7FC00000u;
         u32 bs = cnan(__fmul_rn(F(bmax), inv_6));
-        if (use_pts) bs = cnan(__fdiv_rn(F(bs), F(pts)));
+        if (use_pts) {
+            bs = pts_ok && F(bs) < __int_as_float(0x7F800000) ? B(div_rn(F(bs), pts_f, pts_r))
+                                                               : cnan(__fdiv_rn(F(bs), pts_f));
+        }
         u32 s8 = fp8_code(clamp_bits(bs, 0x1p-6f, 448.0f), 0);
         if (sg[r].lane == 0) scale[swizzle_offset(sg[r].row, sg[r].col0 / 16, spr)] = (uint8_t)s8;
-        u32 sb = e4m3_bits(s8);
-        u32 mult;
-        if (use_pts) {
-            u32 rp = cnan(__fdiv_rn(1.0f, F(pts)));
-            mult = cnan(__fdiv_rn(F(rp), F(sb)));
-        } else {
-            mult = cnan(__fdiv_rn(1.0f, F(sb)));
-        }
+        u32 mult = mult_of[s8];
         // fast: a finite multiplier and no NaN in the block make every product a number (an infinite x needs a
         // finite multiplier only without the per-tensor scale, whose amax would be infinite), and fp4_code
         // saturates like the clamp to +-6

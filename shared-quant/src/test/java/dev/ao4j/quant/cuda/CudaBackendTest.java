@@ -204,8 +204,11 @@ class CudaBackendTest {
             assertEquals(new Plan.Arg.I64(37), l.args().get(1), "the chunk's rows");
             assertEquals(new Plan.Arg.I32(512), l.args().get(3), "br = all rows: chunk rows < br land in block 0");
             assertEquals(new Plan.Arg.Scratch(0), l.args().get(6));
-            assertEquals(CudaKernels.grid(37, CudaKernels.tps(2048)), l.grid());
         }
+        assertEquals(new Plan.Arg.I32(256), reduce.getFirst().args().get(5), "amax: a thread per chunk");
+        assertEquals(CudaKernels.grid(37, 256), reduce.getFirst().grid());
+        assertEquals(new Plan.Arg.I32(32), quant.getFirst().args().get(5), "quantize: 8 chunks kept per thread");
+        assertEquals(CudaKernels.grid(37, 32), quant.getFirst().grid());
         assertEquals(4, p.outputs().get(1).chunkBytes(37), "each chunk copies back the one f32 scale");
         assertEquals(37 * 2048, p.outputs().get(0).chunkBytes(37));
         Plan row = CudaSelfCheck.planFor("fp8dq-row", w);
@@ -277,6 +280,11 @@ class CudaBackendTest {
         assertEquals(4, CudaKernels.tps(32));
         assertEquals(16, CudaKernels.tps(128));
         assertEquals(256, CudaKernels.tps(14336));
+        assertEquals(1, CudaKernels.cachedTps(32), "4 chunks: one thread");
+        assertEquals(64, CudaKernels.cachedTps(4096));
+        assertEquals(128, CudaKernels.cachedTps(8192));
+        assertEquals(256, CudaKernels.cachedTps(14336), "1792 chunks: 7 per thread");
+        assertEquals(256, CudaKernels.cachedTps(28672), "longer rows re-read their tail (MAXC)");
         assertEquals(50, CudaKernels.grid(100, 128), "two segments of 128 threads per block");
         Tensor w = Tensor.allocate(dev.ao4j.quant.dtype.DType.BF16, Shape.of(13, 1536));
         Tensor packed = Tensor.allocate(dev.ao4j.quant.dtype.DType.I32, Shape.of(2, 16, 32, 4));
