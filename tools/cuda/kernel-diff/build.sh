@@ -5,7 +5,7 @@
 #
 #   tools/cuda/kernel-diff/build.sh OUT_DIR   # OUT_DIR/kernel-diff (static CUDA runtime: runs on a GPU host with
 #                                             # only a driver); then on that host: OUT_DIR/kernel-diff
-# CACHED_MIN_BLOCKS / SCALE_BLOCKS_PER_THREAD in the environment override quant.cu's tuning knobs for both builds.
+# CACHED_MIN_BLOCKS / WINDOW_MIN_BLOCKS / SCALE_BLOCKS_PER_THREAD in the environment override quant.cu's tuning knobs for both builds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -24,5 +24,6 @@ cp "$here/harness.cu" "$tmp/harness.cu"
 defs=()
 [ -n "${CACHED_MIN_BLOCKS:-}" ] && defs+=(-DCACHED_MIN_BLOCKS="$CACHED_MIN_BLOCKS")
 [ -n "${SCALE_BLOCKS_PER_THREAD:-}" ] && defs+=(-DSCALE_BLOCKS_PER_THREAD="$SCALE_BLOCKS_PER_THREAD")
+[ -n "${WINDOW_MIN_BLOCKS:-}" ] && defs+=(-DWINDOW_MIN_BLOCKS="$WINDOW_MIN_BLOCKS")
 "$nvcc" -arch=sm_90 -O3 -fmad=false -std=c++17 -diag-suppress 177,550,47 "${defs[@]}" -o "$out/kernel-diff" "$tmp/harness.cu"
 echo "built $out/kernel-diff (reference kernels from $rev)"

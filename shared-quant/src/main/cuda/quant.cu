@@ -24,6 +24,10 @@
 #ifndef CACHED_MIN_BLOCKS
 #define CACHED_MIN_BLOCKS 4
 #endif
+// Blocks per SM the int4 kernels (a 32-column window per thread, no register cache) are compiled for.
+#ifndef WINDOW_MIN_BLOCKS
+#define WINDOW_MIN_BLOCKS 5
+#endif
 // MX / NVFP4 blocks per thread: their loads are all issued before the first block is quantized.
 #ifndef SCALE_BLOCKS_PER_THREAD
 #define SCALE_BLOCKS_PER_THREAD 4
@@ -348,7 +352,7 @@ __device__ __forceinline__ void load_window(const uint16_t* at, bool real, uint4
 // scale/zero). Codes go straight into tinygemm's int32 [N'/8, K'/128, 32, 4] layout: a word (nt, kt, t, w) holds,
 // in nibble i, u[8nt + t/4][128kt + 32w + 2(t%4) + (i >> 2) + 8(i & 1) + 16((i >> 1) & 1)]: of window w's four
 // 8-column chunks c, word t%4 = p takes the elements 2p and 2p + 1 of every chunk, at nibbles c and c + 4.
-extern "C" __global__ void __launch_bounds__(THREADS, CACHED_MIN_BLOCKS)
+extern "C" __global__ void __launch_bounds__(THREADS, WINDOW_MIN_BLOCKS)
 int4_tinygemm(const uint16_t* x, long long n, long long k, long long n_pad, long long k_pad, int g, int tps,
               u32* packed, uint16_t* scale_zero, float c, float eps) {
     u32 spr = (u32)(k_pad / g);
@@ -420,7 +424,7 @@ int4_tinygemm(const uint16_t* x, long long n, long long k, long long n_pad, long
 // The NaN cases, derived from the x86 rule: a NaN in the group gives mn = mx = 0x7FC00000 and so scale = zero =
 // 0x7FC00000; mx - mn = Inf - Inf (both infinities of one sign) gives the default NaN for scale and zero; otherwise
 // scale is a number and zero is the default NaN only for -Inf + Inf.
-extern "C" __global__ void __launch_bounds__(THREADS, CACHED_MIN_BLOCKS)
+extern "C" __global__ void __launch_bounds__(THREADS, WINDOW_MIN_BLOCKS)
 int4_mslk(const uint16_t* x, long long n, long long k, int g, int tps, u32* qdata, uint16_t* scale, uint16_t* zero,
           float c) {
     u32 spr = (u32)(k / g);
