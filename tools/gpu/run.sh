@@ -35,7 +35,7 @@ check)
   out=${2:?output dir}; mkdir -p "$out"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$out/gpu.csv" || true
   java -cp "$top/.device/lib/ao4j.jar" dev.ao4j.quant.cuda.CudaSelfCheck --bench-gib "${BENCH_GIB:-1}" \
-    --out "$out/cuda-selfcheck.json" > /dev/null
+    --golden "$top/shared-quant/src/test/resources/golden" --out "$out/cuda-selfcheck.json" > /dev/null
   ;;
 e2e)
   out=${2:?output dir}; layers=${3:-32}; work=${WORK:-/tmp/ao4j-e2e}; mkdir -p "$out"

@@ -26,7 +26,11 @@ import java.util.SplittableRandom;
  * random and edge-value bf16 weights, bit for bit, then each kernel's throughput on a large device-resident tensor
  * as a fraction of the card's device-to-device copy bandwidth. Prints a JSON document.
  *
- * <pre>java -cp ao4j.jar dev.ao4j.quant.cuda.CudaSelfCheck [--bench-gib G] [--out FILE]</pre>
+ * <p>{@code --golden DIR} adds the inputs of the torchao golden vectors (the {@code input/*} bf16 matrices of every
+ * {@code .safetensors} file in DIR, e.g. shared-quant's test resources): the CPU reference reproduces torchao's
+ * outputs on them (unit tests), so the GPU matching the CPU on them matches torchao.
+ *
+ * <pre>java -cp ao4j.jar dev.ao4j.quant.cuda.CudaSelfCheck [--bench-gib G] [--golden DIR] [--out FILE]</pre>
  */
 public final class CudaSelfCheck {
     private CudaSelfCheck() {}
@@ -86,9 +90,11 @@ public final class CudaSelfCheck {
     public static void main(String[] args) throws IOException {
         double benchGib = 1;
         Path out = null;
+        Path golden = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--bench-gib" -> benchGib = Double.parseDouble(args[++i]);
+                case "--golden" -> golden = Path.of(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
@@ -96,7 +102,8 @@ public final class CudaSelfCheck {
         CudaProbe.Status st = CudaProbe.status();
         StringBuilder json = new StringBuilder("{\n  \"device\": " + q(st.device()) + ",\n  \"available\": "
                 + st.available() + ",\n  \"reason\": " + q(st.reason()) + ",\n  \"checks\": [\n");
-        List<Result> results = st.available() ? checkAll() : List.of();
+        List<Result> results = new ArrayList<>(st.available() ? checkAll() : List.of());
+        if (st.available() && golden != null) results.addAll(checkGolden(goldenInputs(golden)));
         long bad = 0;
         for (int i = 0; i < results.size(); i++) {
             Result r = results.get(i);
@@ -142,6 +149,64 @@ public final class CudaSelfCheck {
                         } finally {
                             CudaProbe.runner().chunkBytes(CudaDevice.CHUNK_BYTES);
                         }
+                    }
+                }
+            }
+        }
+        return all;
+    }
+
+    /** The {@code input/*} 2-D bf16 tensors of every safetensors file in {@code dir}, once each, by label. */
+    static java.util.Map<String, Tensor> goldenInputs(Path dir) throws IOException {
+        java.util.Map<String, Tensor> inputs = new java.util.TreeMap<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        List<Path> files;
+        try (var list = Files.list(dir)) {
+            files = list.filter(f -> f.toString().endsWith(".safetensors")).sorted().toList();
+        }
+        if (files.isEmpty()) throw new IOException("no .safetensors files in " + dir);
+        for (Path f : files) {
+            try (var file = dev.ao4j.safetensors.SafetensorsFile.open(f)) {
+                for (String name : file.names()) {
+                    var info = file.info(name);
+                    if (!name.startsWith("input/") || info.dtype() != DType.BF16 || info.shape().rank() != 2) continue;
+                    Tensor t = file.tensor(name);
+                    Tensor copy = Tensor.allocate(DType.BF16, t.shape());
+                    java.lang.foreign.MemorySegment.copy(t.data(), 0, copy.data(), 0, t.byteSize());
+                    String key = t.shape() + ":" + java.util.HexFormat.of().formatHex(java.security.MessageDigest
+                            .getInstance("SHA-256").digest(copy.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
+                    if (seen.add(key)) inputs.put("golden " + f.getFileName() + " " + name, copy);
+                }
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return inputs;
+    }
+
+    /** Every recipe on every golden input its GPU kernel covers (the others take the CPU path by design). */
+    static List<Result> checkGolden(java.util.Map<String, Tensor> inputs) {
+        List<Result> all = new ArrayList<>();
+        List<String> names = new ArrayList<>(RECIPES);
+        names.addAll(VARIANTS);
+        for (String recipe : names) {
+            QuantConfig config = configOf(recipe);
+            WeightQuantizer cpu = WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.REFERENCE);
+            BackendQuantizer gpu = BackendQuantizer.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.VECTOR,
+                    Backend.CUDA);
+            BackendQuantizer.Kernels kernels = BackendQuantizer.kernelsFor(config);
+            for (var e : inputs.entrySet()) {
+                Tensor w = e.getValue();
+                if (cpu.skipReason(w.shape(), DType.BF16) != null || !kernels.covers().test(w.shape(), DType.BF16)) {
+                    continue;
+                }
+                QuantizedTensor expected = cpu.quantize(w);
+                for (long chunk : CHUNK_BYTES) {
+                    CudaProbe.runner().chunkBytes(chunk);
+                    try {
+                        all.add(compare(recipe, e.getKey(), w, chunk, expected, gpu));
+                    } finally {
+                        CudaProbe.runner().chunkBytes(CudaDevice.CHUNK_BYTES);
                     }
                 }
             }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -322,5 +323,17 @@ class CudaBackendTest {
             assertTrue(r.onGpu(), r.toString());
             assertEquals(0, r.mismatches(), r.toString());
         }
+    }
+
+    @Test
+    void goldenInputsAreTheTorchaoInputMatricesOnceEach() throws Exception {
+        var inputs = CudaSelfCheck.goldenInputs(java.nio.file.Path.of("src/test/resources/golden"));
+        List<String> shapes = inputs.values().stream().map(t -> t.shape().toString()).distinct().sorted().toList();
+        assertEquals(List.of("[128, 256]", "[256, 512]", "[32, 64]", "[64, 512]", "[8, 512]"), shapes);
+        // edge_64x512 is in several files with the same bytes: kept once
+        assertEquals(1, inputs.keySet().stream().filter(k -> k.endsWith("input/edge_64x512")).count(),
+                inputs.keySet().toString());
+        assertTrue(inputs.values().stream().allMatch(t -> t.dtype() == dev.ao4j.quant.dtype.DType.BF16));
+        assertThrows(java.io.IOException.class, () -> CudaSelfCheck.goldenInputs(java.nio.file.Path.of("src/main/java")));
     }
 }
