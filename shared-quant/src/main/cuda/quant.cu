@@ -9,11 +9,16 @@
 // decide *whether* a result is NaN: ptxas does not promise to keep NaN payloads in float registers (the first
 // version carried them through float selects and lost them, giving 0x7FFF where Java has 0x7FC0).
 //
+// Fast paths: where a segment can hold no NaN or infinity (decided once per segment), the reference's f32-then-bf16
+// steps run as packed bf16 instructions, divisions by a scale as a multiply by its reciprocal with fma corrections,
+// and rint plus the clamp as one magic-number add; the other segments take the reference's steps one by one.
+//
 // Layout shared by the row kernels: a "segment" is a run of elements of one row that share a scale (a row for
-// per-row, a group of g columns, an MX/NVFP4 block). TPS threads (a power of two, 2..256) own one segment; each
-// thread handles chunks of 8 consecutive bf16 (one 16-byte load) strided by TPS chunks. A 256-thread block holds
-// 256 / TPS segments. The first MAXC chunks of a thread stay in registers between the reduction and the quantize
-// pass, so a segment is read from memory once (longer segments re-read their tail).
+// per-row, a group of g columns, an MX/NVFP4 block). TPS threads (a power of two, 1..256) own one segment; each
+// thread handles chunks of 8 consecutive bf16 (one 16-byte load). A 256-thread block holds 256 / TPS segments.
+// int8 / fp8: chunks strided by TPS, the first MAXC kept in registers between the reduction and the quantize pass,
+// so a segment is read from memory once (longer segments re-read their tail). int4: a 32-column window per thread.
+// MX / NVFP4: one chunk per thread and segment, SCALE_BLOCKS_PER_THREAD segments per thread.
 
 #include <cuda_fp8.h>
 #include <stdint.h>
