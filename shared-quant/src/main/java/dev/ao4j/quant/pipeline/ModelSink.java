@@ -15,6 +15,15 @@ public interface ModelSink extends AutoCloseable {
     /** A quantized weight under its original state-dict name (e.g. {@code model.layers.0.mlp.up_proj.weight}). */
     void writeQuantized(String name, QuantizedTensor tensor);
 
+    /**
+     * Whether the sink is done with a tensor's memory when {@link #writePlain} or {@link #writeQuantized} returns
+     * (it wrote or copied the bytes and keeps no reference to them). Then the pipeline frees each tensor's outputs
+     * right after its write; a sink that keeps tensors until {@link #commit} must answer false (the default).
+     */
+    default boolean writesThrough() {
+        return false;
+    }
+
     /** Finish the package atomically. */
     void commit(QuantReport report);
 

@@ -6,6 +6,7 @@ import dev.ao4j.quant.qtensor.QuantizedTensor;
 import dev.ao4j.safetensors.ShardedCheckpoint;
 import dev.ao4j.quant.tensor.Tensor;
 import dev.ao4j.safetensors.TensorInfo;
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
@@ -28,6 +29,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * outlives {@code quantize}, which interrupts and joins it before returning, also on failure (the caller may unmap
  * the checkpoint right after). The sink sees the same calls in the same order in every mode, all from one thread;
  * commit comes after the last write.
+ *
+ * <p>For a sink that {@linkplain ModelSink#writesThrough writes through}, each tensor is processed with its own
+ * arena bound as {@link Tensor#ALLOCATION_ARENA}, closed as soon as the sink has written the tensor (or the run
+ * failed before it could): the tensor's outputs and temporaries are freed then, so resident memory stays at the
+ * tensors in flight however large the JVM's heap and direct-memory limits are.
  */
 public final class Quantizer {
     private static final System.Logger LOG = System.getLogger("dev.ao4j.quant.pipeline");
@@ -93,10 +99,8 @@ public final class Quantizer {
             String name = names.get(i);
             listener.tensorStarted(i, name);
             prefetch.started(i);
-            Done d = process(name, source.info(name), source.tensor(name), recipe);
-            long w0 = System.nanoTime();
-            d.write(sink);
-            TensorResult r = d.result(System.nanoTime() - w0);
+            Done d = process(name, source.info(name), source.tensor(name), recipe, sink);
+            TensorResult r = d.writeAndRelease(sink);
             results.add(r);
             listener.tensorFinished(i, r);
         }
@@ -119,20 +123,19 @@ public final class Quantizer {
         });
         Future<TensorResult> inFlight = null;
         int inFlightIndex = -1;
+        List<Done> unwritten = new ArrayList<>(2); // released in finally if the run fails before their write
         boolean failed = true;
         try {
             for (int i = 0; i < names.size(); i++) {
                 String name = names.get(i);
                 listener.tensorStarted(i, name);
                 prefetch.started(i);
-                Done d = process(name, source.info(name), source.tensor(name), recipe);
+                Done d = process(name, source.info(name), source.tensor(name), recipe, sink);
+                unwritten.add(d);
                 if (inFlight != null) finish(inFlight, names.get(inFlightIndex), inFlightIndex, results, listener);
-                inFlight = writer.submit(() -> {
-                    long w0 = System.nanoTime();
-                    d.write(sink);
-                    return d.result(System.nanoTime() - w0);
-                });
+                inFlight = writer.submit(() -> d.writeAndRelease(sink));
                 inFlightIndex = i;
+                unwritten.removeIf(Done::released);
             }
             if (inFlight != null) finish(inFlight, names.get(inFlightIndex), inFlightIndex, results, listener);
             failed = false;
@@ -143,6 +146,7 @@ public final class Quantizer {
             }
             writer.shutdown();
             awaitQuietly(writer); // the caller closes the sink next: no write may still be running then
+            for (Done d : unwritten) d.release();
         }
     }
 
@@ -248,12 +252,31 @@ public final class Quantizer {
         }
     }
 
-    /** A tensor ready for the sink: kept as is (quantized == null) or quantized. */
+    /**
+     * A tensor ready for the sink: kept as is (quantized == null) or quantized; {@code arena} (or null) holds the
+     * memory allocated while processing it.
+     */
     private record Done(String name, TensorInfo info, Tensor plain, QuantizedTensor quantized, String skip,
-                        double sqnr, long nanos) {
-        void write(ModelSink sink) {
-            if (quantized == null) sink.writePlain(name, plain);
-            else sink.writeQuantized(name, quantized);
+                        double sqnr, long nanos, Arena arena, AtomicBoolean freed) {
+        /** Writes the tensor, then frees its arena (also when the write fails); returns its result. */
+        TensorResult writeAndRelease(ModelSink sink) {
+            try {
+                long w0 = System.nanoTime();
+                if (quantized == null) sink.writePlain(name, plain);
+                else sink.writeQuantized(name, quantized);
+                return result(System.nanoTime() - w0);
+            } finally {
+                release();
+            }
+        }
+
+        /** Frees the arena, once; a no-op without one. */
+        void release() {
+            if (arena != null && freed.compareAndSet(false, true)) arena.close();
+        }
+
+        boolean released() {
+            return arena == null || freed.get();
         }
 
         /** The tensor's result; its time is the quantization plus the sink's write. */
@@ -268,14 +291,30 @@ public final class Quantizer {
         }
     }
 
-    private static Done process(String name, TensorInfo info, Tensor stored, Recipe recipe) {
+    /** Decides, quantizes and measures one tensor; in its own arena when the sink writes through. */
+    private static Done process(String name, TensorInfo info, Tensor stored, Recipe recipe, ModelSink sink) {
+        if (!sink.writesThrough()) return compute(name, info, stored, recipe, null);
+        Arena arena = Arena.ofShared(); // closed by the writer thread, or here on failure
+        try {
+            return ScopedValue.where(Tensor.ALLOCATION_ARENA, arena)
+                    .call(() -> compute(name, info, stored, recipe, arena));
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static Done compute(String name, TensorInfo info, Tensor stored, Recipe recipe, Arena arena) {
         long t0 = System.nanoTime();
         Tensor tensor = recipe.casts(info.dtype()) ? stored.to(recipe.computeDtype()) : stored;
         String skip = recipe.selector().skipReason(name, info.shape());
         if (skip == null) skip = recipe.quantizer().skipReason(info.shape(), tensor.dtype());
-        if (skip != null) return new Done(name, info, tensor, null, skip, Double.NaN, System.nanoTime() - t0);
+        if (skip != null) {
+            return new Done(name, info, tensor, null, skip, Double.NaN, System.nanoTime() - t0, arena,
+                    new AtomicBoolean());
+        }
         QuantizedTensor q = recipe.quantizer().quantize(tensor);
         double sqnr = recipe.measureError() ? Sqnr.db(tensor, recipe.quantizer().dequantize(q)) : Double.NaN;
-        return new Done(name, info, null, q, null, sqnr, System.nanoTime() - t0);
+        return new Done(name, info, null, q, null, sqnr, System.nanoTime() - t0, arena, new AtomicBoolean());
     }
 }

@@ -32,10 +32,21 @@ public record Tensor(DType dtype, Shape shape, MemorySegment data) {
         return Math.multiplyExact(shape.numel(), (long) dtype.byteSize());
     }
 
-    /** A zero-filled tensor in GC-managed native memory. */
+    /**
+     * While bound, the arena {@link #allocate} takes memory from. The pipeline binds one per tensor and closes it
+     * once that tensor is written, so the tensor's outputs and temporaries are freed at once instead of whenever the
+     * garbage collector finds them (the JVM collects native memory lazily, up to its direct-memory limit).
+     */
+    public static final ScopedValue<Arena> ALLOCATION_ARENA = ScopedValue.newInstance();
+
+    /**
+     * A zero-filled tensor in native memory: from {@link #ALLOCATION_ARENA} when it is bound on this thread, else
+     * GC-managed.
+     */
     public static Tensor allocate(DType dtype, Shape shape) {
         long bytes = byteSize(dtype, shape);
-        return new Tensor(dtype, shape, Arena.ofAuto().allocate(Math.max(bytes, 1), 16).asSlice(0, bytes));
+        Arena arena = ALLOCATION_ARENA.isBound() ? ALLOCATION_ARENA.get() : Arena.ofAuto();
+        return new Tensor(dtype, shape, arena.allocate(Math.max(bytes, 1), 16).asSlice(0, bytes));
     }
 
     public long numel() {

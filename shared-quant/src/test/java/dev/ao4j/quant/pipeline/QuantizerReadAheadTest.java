@@ -135,7 +135,9 @@ class QuantizerReadAheadTest {
         };
         AtomicInteger quantizes = new AtomicInteger();
         Recipe r = recipe(w -> {
-            if (failure == Failure.QUANTIZER && quantizes.incrementAndGet() == 3) {
+            // the first read-ahead starts before the second weight: a run that fails fast must still stop one
+            if (quantizes.incrementAndGet() == 2) awaitBegun(begun);
+            if (failure == Failure.QUANTIZER && quantizes.get() == 3) {
                 throw new IllegalStateException("kernel failed");
             }
         });
@@ -261,5 +263,11 @@ class QuantizerReadAheadTest {
     private static void assertBytesEqual(RecordingSink expected, RecordingSink actual) {
         assertEquals(expected.bytes.size(), actual.bytes.size());
         for (int i = 0; i < expected.bytes.size(); i++) assertArrayEquals(expected.bytes.get(i), actual.bytes.get(i));
+    }
+
+    /** Waits (at most 10 s) until a read-ahead has begun on its thread. */
+    private static void awaitBegun(AtomicInteger begun) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (begun.get() == 0 && System.nanoTime() < deadline) Thread.onSpinWait();
     }
 }

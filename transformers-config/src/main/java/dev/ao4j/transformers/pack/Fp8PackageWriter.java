@@ -99,6 +99,12 @@ public final class Fp8PackageWriter implements ModelSink {
                 check);
     }
 
+    /** Each tensor's bytes go to the shard file when it is added; only names and metadata are kept. */
+    @Override
+    public boolean writesThrough() {
+        return true;
+    }
+
     @Override
     public void writePlain(String name, Tensor tensor) {
         if (name.endsWith(WEIGHT_SUFFIX) && tensor.shape().rank() == 2) kept.add(module(name));

@@ -53,6 +53,12 @@ public final class TorchAoPackageWriter implements ModelSink {
                 quantizationConfig);
     }
 
+    /** Each tensor's bytes go to the shard file when it is added; only names and metadata are kept. */
+    @Override
+    public boolean writesThrough() {
+        return true;
+    }
+
     @Override
     public void writePlain(String name, Tensor tensor) {
         add(TorchAoSafetensorsLayout.plain(name, tensor));
