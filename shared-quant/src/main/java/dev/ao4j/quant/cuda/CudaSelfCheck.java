@@ -12,14 +12,24 @@ import dev.ao4j.quant.pipeline.WeightQuantizers;
 import dev.ao4j.quant.qtensor.QuantizedTensor;
 import dev.ao4j.quant.tensor.Shape;
 import dev.ao4j.quant.tensor.Tensor;
+import dev.ao4j.safetensors.SafetensorsFile;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 
 /**
  * The GPU check and benchmark a GPU host runs (tools/gpu/run.sh): every CUDA kernel against the CPU reference on
@@ -157,27 +167,27 @@ public final class CudaSelfCheck {
     }
 
     /** The {@code input/*} 2-D bf16 tensors of every safetensors file in {@code dir}, once each, by label. */
-    static java.util.Map<String, Tensor> goldenInputs(Path dir) throws IOException {
-        java.util.Map<String, Tensor> inputs = new java.util.TreeMap<>();
-        java.util.Set<String> seen = new java.util.HashSet<>();
+    static Map<String, Tensor> goldenInputs(Path dir) throws IOException {
+        Map<String, Tensor> inputs = new TreeMap<>();
+        Set<String> seen = new HashSet<>();
         List<Path> files;
         try (var list = Files.list(dir)) {
             files = list.filter(f -> f.toString().endsWith(".safetensors")).sorted().toList();
         }
         if (files.isEmpty()) throw new IOException("no .safetensors files in " + dir);
         for (Path f : files) {
-            try (var file = dev.ao4j.safetensors.SafetensorsFile.open(f)) {
+            try (var file = SafetensorsFile.open(f)) {
                 for (String name : file.names()) {
                     var info = file.info(name);
                     if (!name.startsWith("input/") || info.dtype() != DType.BF16 || info.shape().rank() != 2) continue;
                     Tensor t = file.tensor(name);
                     Tensor copy = Tensor.allocate(DType.BF16, t.shape());
-                    java.lang.foreign.MemorySegment.copy(t.data(), 0, copy.data(), 0, t.byteSize());
-                    String key = t.shape() + ":" + java.util.HexFormat.of().formatHex(java.security.MessageDigest
-                            .getInstance("SHA-256").digest(copy.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
+                    MemorySegment.copy(t.data(), 0, copy.data(), 0, t.byteSize());
+                    String key = t.shape() + ":" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                            .digest(copy.data().toArray(ValueLayout.JAVA_BYTE)));
                     if (seen.add(key)) inputs.put("golden " + f.getFileName() + " " + name, copy);
                 }
-            } catch (java.security.NoSuchAlgorithmException e) {
+            } catch (NoSuchAlgorithmException e) {
                 throw new IllegalStateException(e);
             }
         }
@@ -185,7 +195,7 @@ public final class CudaSelfCheck {
     }
 
     /** Every recipe on every golden input its GPU kernel covers (the others take the CPU path by design). */
-    static List<Result> checkGolden(java.util.Map<String, Tensor> inputs) {
+    static List<Result> checkGolden(Map<String, Tensor> inputs) {
         List<Result> all = new ArrayList<>();
         List<String> names = new ArrayList<>(RECIPES);
         names.addAll(VARIANTS);
@@ -237,8 +247,8 @@ public final class CudaSelfCheck {
             long n = a.byteSize();
             bytes += n;
             for (long i = 0; i < n; i++) {
-                byte x = a.data().get(java.lang.foreign.ValueLayout.JAVA_BYTE, i);
-                byte y = b.data().get(java.lang.foreign.ValueLayout.JAVA_BYTE, i);
+                byte x = a.data().get(ValueLayout.JAVA_BYTE, i);
+                byte y = b.data().get(ValueLayout.JAVA_BYTE, i);
                 if (x != y) {
                     mismatches++;
                     if (first == null) {
