@@ -619,6 +619,21 @@ fp8_tile(const uint16_t* x, long long rows, long long cols, int br, int bc, floa
 
 // ---- MX and NVFP4 (torchao to_mx / nvfp4_quantize, CUDA NaN convention) -------------------------------------------
 
+// This thread's `per` MX / NVFP4 blocks of `seglen` columns (one chunk each) of a [rows, cols] chunk whose rows past
+// rows_real are swizzle padding (not valid, zeros): every load is in flight before the first block is reduced.
+template <int per>
+__device__ __forceinline__ void load_blocks(const uint16_t* x, long long rows_real, long long rows, long long cols,
+                                            int seglen, int tps, Seg (&sg)[per], uint4 (&u)[per]) {
+    u32 spr = (u32)(cols / seglen);
+    segments_of(sg, (unsigned long long)rows * spr, spr, seglen, tps);
+#pragma unroll
+    for (int r = 0; r < per; r++) {
+        sg[r].valid = sg[r].valid && sg[r].row < rows_real;
+        u[r] = sg[r].valid ? ld16(x + (long long)sg[r].row * cols + sg[r].col0 + 8LL * sg[r].lane)
+                           : make_uint4(0, 0, 0, 0);
+    }
+}
+
 // Byte offset of plain scale (r, c) of a [*, cols] scale in the 128x4-tile swizzled layout (ScaleSwizzle).
 __device__ __forceinline__ long long swizzle_offset(u32 r, u32 c, u32 cols) {
     u32 tiles_per_row = (cols + 3) / 4;
@@ -727,16 +742,9 @@ extern "C" __global__ void mx_quant(const uint16_t* x, long long rows_real, long
                                     float inv_max, uint8_t* q, uint8_t* scale) {
     const int tps = 4, per = SCALE_BLOCKS_PER_THREAD;
     u32 spr = (u32)(cols / 32);
-    unsigned long long nsegs = (unsigned long long)rows * spr;
     Seg sg[per];
-    segments_of(sg, nsegs, spr, 32, tps);
     uint4 u[per];
-#pragma unroll
-    for (int r = 0; r < per; r++) {  // every load in flight before the first block is reduced
-        sg[r].valid = sg[r].valid && sg[r].row < rows_real;
-        u[r] = sg[r].valid ? ld16(x + (long long)sg[r].row * cols + sg[r].col0 + 8LL * sg[r].lane)
-                           : make_uint4(0, 0, 0, 0);
-    }
+    load_blocks(x, rows_real, rows, cols, 32, tps, sg, u);
 #pragma unroll
     for (int r = 0; r < per; r++) {
         u32 a = seg_reduce(abs_max_of(u[r]), tps, UMaxOp());
@@ -816,16 +824,9 @@ extern "C" __global__ void nvfp4_quant(const uint16_t* x, long long rows_real, l
                                        uint8_t* scale, u32* pts_out) {
     const int tps = 2, per = SCALE_BLOCKS_PER_THREAD;
     u32 spr = (u32)(cols / 16);
-    unsigned long long nsegs = (unsigned long long)rows * spr;
     Seg sg[per];
-    segments_of(sg, nsegs, spr, 16, tps);
     uint4 u[per];
-#pragma unroll
-    for (int r = 0; r < per; r++) {  // every load in flight before the first block is reduced
-        sg[r].valid = sg[r].valid && sg[r].row < rows_real;
-        u[r] = sg[r].valid ? ld16(x + (long long)sg[r].row * cols + sg[r].col0 + 8LL * sg[r].lane)
-                           : make_uint4(0, 0, 0, 0);
-    }
+    load_blocks(x, rows_real, rows, cols, 16, tps, sg, u);
     u32 pts = 0;
     if (use_pts) {
         u32 am = amax[0];

@@ -30,6 +30,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.function.BiFunction;
 
 /**
  * The GPU check and benchmark a GPU host runs (tools/gpu/run.sh): every CUDA kernel against the CPU reference on
@@ -139,6 +140,24 @@ public final class CudaSelfCheck {
 
     /** Every recipe on every test input, on the GPU with each of {@link #CHUNK_BYTES}. */
     public static List<Result> checkAll() {
+        return checkEach((recipe, kernels) -> {
+            List<Map.Entry<String, Tensor>> inputs = new ArrayList<>();
+            for (Shape shape : shapes(recipe)) {
+                for (String input : INPUTS) {
+                    inputs.add(Map.entry(input, input(input, shape, 31L * shape.dim(0) + shape.dim(1)
+                            + input.hashCode())));
+                }
+            }
+            return inputs;
+        });
+    }
+
+    /**
+     * Every recipe and variant on its inputs ({@code inputsFor}: labelled weights), each weight the CPU quantizes
+     * compared on the GPU with each of {@link #CHUNK_BYTES}.
+     */
+    private static List<Result> checkEach(
+            BiFunction<String, BackendQuantizer.Kernels, List<Map.Entry<String, Tensor>>> inputsFor) {
         List<Result> all = new ArrayList<>();
         List<String> names = new ArrayList<>(RECIPES);
         names.addAll(VARIANTS);
@@ -147,18 +166,16 @@ public final class CudaSelfCheck {
             WeightQuantizer cpu = WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.REFERENCE);
             BackendQuantizer gpu = BackendQuantizer.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.VECTOR,
                     Backend.CUDA);
-            for (Shape shape : shapes(recipe)) {
-                for (String input : INPUTS) {
-                    Tensor w = input(input, shape, 31L * shape.dim(0) + shape.dim(1) + input.hashCode());
-                    if (cpu.skipReason(shape, DType.BF16) != null) continue;
-                    QuantizedTensor expected = cpu.quantize(w);
-                    for (long chunk : CHUNK_BYTES) {
-                        CudaProbe.runner().chunkBytes(chunk);
-                        try {
-                            all.add(compare(recipe, input, w, chunk, expected, gpu));
-                        } finally {
-                            CudaProbe.runner().chunkBytes(CudaDevice.CHUNK_BYTES);
-                        }
+            for (var e : inputsFor.apply(recipe, BackendQuantizer.kernelsFor(config))) {
+                Tensor w = e.getValue();
+                if (cpu.skipReason(w.shape(), DType.BF16) != null) continue;
+                QuantizedTensor expected = cpu.quantize(w);
+                for (long chunk : CHUNK_BYTES) {
+                    CudaProbe.runner().chunkBytes(chunk);
+                    try {
+                        all.add(compare(recipe, e.getKey(), w, chunk, expected, gpu));
+                    } finally {
+                        CudaProbe.runner().chunkBytes(CudaDevice.CHUNK_BYTES);
                     }
                 }
             }
@@ -196,32 +213,8 @@ public final class CudaSelfCheck {
 
     /** Every recipe on every golden input its GPU kernel covers (the others take the CPU path by design). */
     static List<Result> checkGolden(Map<String, Tensor> inputs) {
-        List<Result> all = new ArrayList<>();
-        List<String> names = new ArrayList<>(RECIPES);
-        names.addAll(VARIANTS);
-        for (String recipe : names) {
-            QuantConfig config = configOf(recipe);
-            WeightQuantizer cpu = WeightQuantizers.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.REFERENCE);
-            BackendQuantizer gpu = BackendQuantizer.forConfig(config, DivMode.CUDA_RECIPROCAL, Kernel.VECTOR,
-                    Backend.CUDA);
-            BackendQuantizer.Kernels kernels = BackendQuantizer.kernelsFor(config);
-            for (var e : inputs.entrySet()) {
-                Tensor w = e.getValue();
-                if (cpu.skipReason(w.shape(), DType.BF16) != null || !kernels.covers().test(w.shape(), DType.BF16)) {
-                    continue;
-                }
-                QuantizedTensor expected = cpu.quantize(w);
-                for (long chunk : CHUNK_BYTES) {
-                    CudaProbe.runner().chunkBytes(chunk);
-                    try {
-                        all.add(compare(recipe, e.getKey(), w, chunk, expected, gpu));
-                    } finally {
-                        CudaProbe.runner().chunkBytes(CudaDevice.CHUNK_BYTES);
-                    }
-                }
-            }
-        }
-        return all;
+        return checkEach((recipe, kernels) -> inputs.entrySet().stream()
+                .filter(e -> kernels.covers().test(e.getValue().shape(), DType.BF16)).toList());
     }
 
     static Result compare(String recipe, String input, Tensor w, long chunkBytes, QuantizedTensor c,
