@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.IntStream;
 import jcuda.CudaException;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
@@ -40,13 +41,13 @@ import jcuda.driver.JCudaDriver;
  * two streams with two sets of pinned host and device buffers. While chunk i is copied in, quantized and copied
  * out on one stream, the host copies chunk i+1 from the (memory-mapped) tensor into the other pinned buffer and
  * the other stream's H2D can run alongside chunk i's kernel and D2H; the host scatters chunk i-1's results into the
- * output tensors at the same time. Calls are serialized (one job at a time per JVM).
+ * output tensors at the same time. Calls are serialized (one job at a time per device).
  *
  * <p>Host copies (mapped tensor → pinned buffer, pinned results → output tensors) are cut into pieces copied by
- * {@link #COPY_THREADS} threads (shared out among the devices): one thread copies 5 to 7 GB/s out of a file mapping, which was the pipeline's
- * bottleneck. (Registering the mapping itself with {@code cuMemHostRegister} would skip the copy, but pinning a
- * shared file mapping is not supported by every driver and pins the whole range first; plain copies into pinned
- * memory work everywhere.)
+ * {@link #COPY_THREADS} threads (shared out among the devices): one thread copies 5 to 7 GB/s out of a file
+ * mapping, which was the pipeline's bottleneck. (Registering the mapping itself with {@code cuMemHostRegister}
+ * would skip the copy, but pinning a shared file mapping is not supported by every driver and pins the whole range
+ * first; plain copies into pinned memory work everywhere.)
  *
  * <p>A plan with a {@link Plan#reduce} pass (per-tensor scales: fp8 per tensor, NVFP4 with the per-tensor scale)
  * still streams in chunks: pass one copies each chunk into a device buffer holding the whole tensor and runs the
@@ -108,7 +109,7 @@ final class CudaDevice implements CudaRunner {
         int[] count = {0};
         cuDeviceGetCount(count);
         if (count[0] == 0) throw new IllegalStateException("the CUDA driver loaded but reports no device");
-        int[] use = ordinals != null ? ordinals : java.util.stream.IntStream.range(0, count[0]).toArray();
+        int[] use = ordinals != null ? ordinals : IntStream.range(0, count[0]).toArray();
         int copyThreads = Math.max(1, COPY_THREADS / use.length);
         List<CudaRunner> devices = new ArrayList<>();
         for (int o : use) {
