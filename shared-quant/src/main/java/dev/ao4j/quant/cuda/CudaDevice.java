@@ -244,17 +244,7 @@ final class CudaDevice implements CudaRunner {
             residentBytes = need;
         }
         List<Long> scratchBytes = plan.scratchBytes().apply(plan.rows());
-        for (int j = 0; j < scratchBytes.size(); j++) {
-            if (j == tensorScratch.size()) {
-                tensorScratch.add(null);
-                tensorScratchCap.add(0L);
-            }
-            if (tensorScratchCap.get(j) < scratchBytes.get(j)) {
-                if (tensorScratch.get(j) != null) cuMemFree(tensorScratch.get(j));
-                tensorScratch.set(j, alloc(scratchBytes.get(j)));
-                tensorScratchCap.set(j, scratchBytes.get(j));
-            }
-        }
+        grow(tensorScratch, tensorScratchCap, scratchBytes);
         zeroScratch(scratchBytes, tensorScratch, streams[0]);
         cuStreamSynchronize(streams[0]); // both streams reduce into it
         boolean[] busy = new boolean[2];
@@ -435,6 +425,21 @@ final class CudaDevice implements CudaRunner {
         }
     }
 
+    /** Grows device buffers {@code ptrs} (capacities {@code caps}) to at least {@code need} bytes each. */
+    private static void grow(List<CUdeviceptr> ptrs, List<Long> caps, List<Long> need) {
+        for (int j = 0; j < need.size(); j++) {
+            if (j == ptrs.size()) {
+                ptrs.add(null);
+                caps.add(0L);
+            }
+            if (caps.get(j) < need.get(j)) {
+                if (ptrs.get(j) != null) cuMemFree(ptrs.get(j));
+                ptrs.set(j, alloc(need.get(j)));
+                caps.set(j, need.get(j));
+            }
+        }
+    }
+
     private static CUdeviceptr alloc(long bytes) {
         CUdeviceptr p = new CUdeviceptr();
         cuMemAlloc(p, Math.max(bytes, 256));
@@ -488,18 +493,7 @@ final class CudaDevice implements CudaRunner {
                     devOutBytes.set(o, b);
                 }
             }
-            List<Long> need = plan.scratchBytes().apply(chunkRows);
-            for (int j = 0; j < need.size(); j++) {
-                if (j == scratch.size()) {
-                    scratch.add(null);
-                    scratchCap.add(0L);
-                }
-                if (scratchCap.get(j) < need.get(j)) {
-                    if (scratch.get(j) != null) cuMemFree(scratch.get(j));
-                    scratch.set(j, alloc(need.get(j)));
-                    scratchCap.set(j, need.get(j));
-                }
-            }
+            grow(scratch, scratchCap, plan.scratchBytes().apply(chunkRows));
         }
     }
 }

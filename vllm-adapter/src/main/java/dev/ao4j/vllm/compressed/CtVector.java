@@ -230,45 +230,45 @@ final class CtVector {
     /** {@link Fp4Rtn#nvfp4}, the codes packed two per byte as {@link Fp4Rtn#pack} packs them. */
     static CompressedLinear.Nvfp4 nvfp4(Tensor w, float globalScale, DivMode mode, Arena arena) {
         DType dt = CtOps.requireFloat(w);
-        int n = Math.toIntExact(w.shape().dim(0));
-        int k = Math.toIntExact(w.shape().dim(1));
-        int bs = Fp4Rtn.NVFP4_BLOCK;
-        if (k % bs != 0) throw new IllegalArgumentException("in-features " + k + " not a multiple of " + bs);
-        int blocks = k / bs;
-        Tensor packed = CtOps.allocate(arena, DType.U8, Shape.of(n, k / 2));
-        Tensor scale = CtOps.allocate(arena, DType.F8_E4M3, Shape.of(n, blocks));
-        int[] row = new int[k];
-        int[] codes = new int[k];
-        byte[] out = new byte[k / 2];
-        byte[] scaleRow = new byte[blocks];
-        for (int r = 0; r < n; r++) {
-            F32Bits.loadRow(w, r, k, row);
-            for (int b = 0; b < blocks; b++) {
-                int base = b * bs;
-                float amax = absBitsToFloat(absBitsMax(row, base, bs));
-                byte sc = Fp4Rtn.nvfp4Scale(amax, globalScale, dt, mode);
-                scaleRow[b] = sc;
-                float eff = Float8E4M3Fn.toFloat(sc) / globalScale;
-                fp4Block(row, base, bs, Float.isFinite(amax) && Float.isFinite(eff) && eff != 0f, eff, null, codes);
-            }
-            pairs(codes, out, k);
-            MemorySegment.copy(out, 0, packed.data(), ValueLayout.JAVA_BYTE, (long) r * (k / 2), k / 2);
-            MemorySegment.copy(scaleRow, 0, scale.data(), ValueLayout.JAVA_BYTE, (long) r * blocks, blocks);
-        }
-        return new CompressedLinear.Nvfp4(packed, scale, globalScale);
+        Tensor[] t = fp4Rows(w, Fp4Rtn.NVFP4_BLOCK, DType.F8_E4M3, arena, (row, base, amax, codes) -> {
+            byte sc = Fp4Rtn.nvfp4Scale(amax, globalScale, dt, mode);
+            float eff = Float8E4M3Fn.toFloat(sc) / globalScale;
+            fp4Block(row, base, Fp4Rtn.NVFP4_BLOCK, Float.isFinite(amax) && Float.isFinite(eff) && eff != 0f, eff,
+                    null, codes);
+            return sc;
+        });
+        return new CompressedLinear.Nvfp4(t[0], t[1], globalScale);
     }
 
     /** {@link Fp4Rtn#mxfp4}, the codes packed two per byte. */
     static CompressedLinear.Mxfp4 mxfp4(Tensor w, DivMode mode, Arena arena) {
         DType dt = CtOps.requireFloat(w);
+        float eps = CtOps.eps(dt);
+        Tensor[] t = fp4Rows(w, Fp4Rtn.MXFP4_BLOCK, DType.U8, arena, (row, base, amax, codes) -> {
+            float s = Fp4Rtn.mxfp4Scale(amax, dt, eps);
+            fp4Block(row, base, Fp4Rtn.MXFP4_BLOCK, Float.isFinite(amax) && Float.isFinite(s), s, dt, codes);
+            return (byte) Fp4Rtn.biasedExponent(s);
+        });
+        return new CompressedLinear.Mxfp4(t[0], t[1]);
+    }
+
+    /** One fp4 block's scale rule: writes the block's codes into {@code codes} and returns its scale byte. */
+    @FunctionalInterface
+    private interface Fp4BlockRule {
+        byte quantize(int[] row, int base, float amax, int[] codes);
+    }
+
+    /**
+     * The row loop both fp4 formats share: each row's blocks of {@code bs} through {@code rule}, the codes packed two
+     * per byte. Returns {packed U8 [N, K/2], scales of {@code scaleType} [N, K/bs]}.
+     */
+    private static Tensor[] fp4Rows(Tensor w, int bs, DType scaleType, Arena arena, Fp4BlockRule rule) {
         int n = Math.toIntExact(w.shape().dim(0));
         int k = Math.toIntExact(w.shape().dim(1));
-        int bs = Fp4Rtn.MXFP4_BLOCK;
         if (k % bs != 0) throw new IllegalArgumentException("in-features " + k + " not a multiple of " + bs);
         int blocks = k / bs;
         Tensor packed = CtOps.allocate(arena, DType.U8, Shape.of(n, k / 2));
-        Tensor scale = CtOps.allocate(arena, DType.U8, Shape.of(n, blocks));
-        float eps = CtOps.eps(dt);
+        Tensor scale = CtOps.allocate(arena, scaleType, Shape.of(n, blocks));
         int[] row = new int[k];
         int[] codes = new int[k];
         byte[] out = new byte[k / 2];
@@ -277,16 +277,13 @@ final class CtVector {
             F32Bits.loadRow(w, r, k, row);
             for (int b = 0; b < blocks; b++) {
                 int base = b * bs;
-                float amax = absBitsToFloat(absBitsMax(row, base, bs));
-                float s = Fp4Rtn.mxfp4Scale(amax, dt, eps);
-                scaleRow[b] = (byte) Fp4Rtn.biasedExponent(s);
-                fp4Block(row, base, bs, Float.isFinite(amax) && Float.isFinite(s), s, dt, codes);
+                scaleRow[b] = rule.quantize(row, base, absBitsToFloat(absBitsMax(row, base, bs)), codes);
             }
             pairs(codes, out, k);
             MemorySegment.copy(out, 0, packed.data(), ValueLayout.JAVA_BYTE, (long) r * (k / 2), k / 2);
             MemorySegment.copy(scaleRow, 0, scale.data(), ValueLayout.JAVA_BYTE, (long) r * blocks, blocks);
         }
-        return new CompressedLinear.Mxfp4(packed, scale);
+        return new Tensor[] {packed, scale};
     }
 
     /**
